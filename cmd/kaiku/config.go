@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// config is the process configuration. Each field has an environment
+// variable and a flag of the same meaning; the flag wins.
+type config struct {
+	DatabaseURL string // DATABASE_URL: PostgreSQL for the log and the read models
+	Addr        string // KAIKU_ADDR: HTTP listen address
+	Store       string // KAIKU_STORE: "postgres" or a kurrentdb:// / esdb:// URL
+	Bus         string // KAIKU_BUS: "" (in process) or a nats:// URL
+	SealKey     string // KAIKU_SEAL_KEY: optional HMAC key for audit seals
+}
+
+const defaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+
+// bind registers the flags a command needs, defaulting from the environment.
+func (c *config) bind(fs *flag.FlagSet, e *env, fields ...string) {
+	def := func(key, fallback string) string {
+		if v := e.getenv(key); v != "" {
+			return v
+		}
+		return fallback
+	}
+	c.SealKey = e.getenv("KAIKU_SEAL_KEY")
+	for _, f := range fields {
+		switch f {
+		case "db":
+			fs.StringVar(&c.DatabaseURL, "database-url", def("DATABASE_URL", defaultDatabaseURL), "PostgreSQL URL for the log and the read models (env DATABASE_URL)")
+		case "addr":
+			fs.StringVar(&c.Addr, "addr", def("KAIKU_ADDR", "127.0.0.1:8080"), "HTTP listen address (env KAIKU_ADDR)")
+		case "store":
+			fs.StringVar(&c.Store, "store", def("KAIKU_STORE", "postgres"), "event store: postgres, or a kurrentdb:// or esdb:// URL (env KAIKU_STORE)")
+		case "bus":
+			fs.StringVar(&c.Bus, "bus", def("KAIKU_BUS", ""), "event bus for projectors: empty = in process, or a nats:// URL (env KAIKU_BUS)")
+		default:
+			panic("config: unknown field " + f)
+		}
+	}
+}
+
+// openPool connects to PostgreSQL and checks it answers, with an error that
+// says what to do when it does not.
+func (c *config) openPool(ctx context.Context) (*pgxpool.Pool, error) {
+	pcfg, err := pgxpool.ParseConfig(c.DatabaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("DATABASE_URL is not a valid PostgreSQL URL (%v): use postgres://user@host:5432/db", err)
+	}
+	if pcfg.MaxConns < 16 {
+		pcfg.MaxConns = 16
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("PostgreSQL at %s does not answer (%v): start it, or set DATABASE_URL / --database-url; scripts/run finds or starts one for you", redactURL(c.DatabaseURL), err)
+	}
+	return pool, nil
+}
+
+func redactURL(s string) string {
+	if i := strings.Index(s, "://"); i >= 0 {
+		if at := strings.Index(s[i+3:], "@"); at >= 0 {
+			cred := s[i+3 : i+3+at]
+			if u, _, ok := strings.Cut(cred, ":"); ok {
+				return s[:i+3] + u + ":xxx" + s[i+3+at:]
+			}
+		}
+	}
+	return s
+}

@@ -1,0 +1,81 @@
+package command
+
+import (
+	"context"
+
+	"github.com/kaiku/kaiku/domain"
+	"github.com/kaiku/kaiku/domain/agreement"
+	"github.com/kaiku/kaiku/domain/locality"
+	"github.com/kaiku/kaiku/domain/partner"
+)
+
+// SignAgreement is POST /v1/agreements. Its business date is ValidFrom.
+type SignAgreement struct {
+	ID              agreement.ID   `json:"id"`
+	Locality        locality.ID    `json:"locality"`
+	Partner         partner.ID     `json:"partner"`
+	Kind            agreement.Kind `json:"kind"`
+	TemplateVersion string         `json:"templateVersion"`
+	ValidFrom       domain.Date    `json:"validFrom"`
+	ValidUntil      domain.Date    `json:"validUntil"`
+}
+
+// SignAgreement signs an agreement; see agreement.Agreement.Sign.
+func (h *Handler) SignAgreement(ctx context.Context, md domain.Metadata, c SignAgreement) (Result, error) {
+	if _, err := agreement.ParseID(string(c.ID)); err != nil {
+		return Result{}, err
+	}
+	on := h.date(c.ValidFrom)
+	return update(ctx, h, md, on, agreement.Stream(c.ID), agreement.Load, func(ctx context.Context, a *agreement.Agreement) error {
+		loc, err := h.locality(ctx, c.Locality)
+		if err != nil {
+			return err
+		}
+		p, err := h.partner(ctx, c.Partner)
+		if err != nil {
+			return err
+		}
+		return a.Sign(agreement.Signed{ID: c.ID, Locality: c.Locality, Partner: c.Partner, Kind: c.Kind,
+			TemplateVersion: c.TemplateVersion, ValidFrom: c.ValidFrom, ValidUntil: c.ValidUntil}, loc.Facts(), p.Facts())
+	})
+}
+
+// AmendAgreement is POST /v1/agreements/{id}/amendments.
+type AmendAgreement struct {
+	Agreement  agreement.ID `json:"-"`
+	On         domain.Date  `json:"on"`
+	ValidUntil domain.Date  `json:"validUntil"`
+	Note       string       `json:"note"`
+}
+
+// AmendAgreement amends an agreement; see agreement.Agreement.Amend.
+func (h *Handler) AmendAgreement(ctx context.Context, md domain.Metadata, c AmendAgreement) (Result, error) {
+	on := h.date(c.On)
+	return h.updateAgreement(ctx, md, on, c.Agreement, func(a *agreement.Agreement) error { return a.Amend(on, c.ValidUntil, c.Note) })
+}
+
+// TerminateAgreement is POST /v1/agreements/{id}/termination.
+type TerminateAgreement struct {
+	Agreement agreement.ID `json:"-"`
+	On        domain.Date  `json:"on"`
+	Reason    string       `json:"reason"`
+}
+
+// TerminateAgreement terminates an agreement; see
+// agreement.Agreement.Terminate.
+func (h *Handler) TerminateAgreement(ctx context.Context, md domain.Metadata, c TerminateAgreement) (Result, error) {
+	on := h.date(c.On)
+	return h.updateAgreement(ctx, md, on, c.Agreement, func(a *agreement.Agreement) error { return a.Terminate(on, c.Reason) })
+}
+
+func (h *Handler) updateAgreement(ctx context.Context, md domain.Metadata, on domain.Date, id agreement.ID, decide func(*agreement.Agreement) error) (Result, error) {
+	if _, err := agreement.ParseID(string(id)); err != nil {
+		return Result{}, err
+	}
+	return update(ctx, h, md, on, agreement.Stream(id), agreement.Load, func(ctx context.Context, a *agreement.Agreement) error {
+		if !a.Exists() {
+			return notFound("agreement", id)
+		}
+		return decide(a)
+	})
+}

@@ -18,9 +18,9 @@ import (
 	"syscall"
 )
 
-// command is one subcommand. Subcommands with children (audit verify,
+// subcommand is one subcommand. Subcommands with children (audit verify,
 // tokens create) are commands whose run dispatches again.
-type command struct {
+type subcommand struct {
 	name    string
 	summary string
 	usage   string // argument synopsis after the name
@@ -36,8 +36,8 @@ type env struct {
 // errUsage means the command line was wrong; the usage was printed already.
 var errUsage = errors.New("usage")
 
-func commands() []command {
-	return []command{
+func commands() []subcommand {
+	return []subcommand{
 		{"serve", "run the HTTP API, projectors and the audit chainer", "[flags]", runServe},
 		{"migrate", "apply database migrations and exit", "[flags]", runMigrate},
 		{"audit", "tamper evidence: 'audit verify' checks the hash chain and seals; 'audit seal' seals now", "verify|seal [flags]", runAudit},

@@ -19,10 +19,7 @@ func notYet(name string) func(context.Context, *env, []string) error {
 
 var (
 	runServe   = notYet("serve")
-	runAudit   = notYet("audit")
-	runSeed    = notYet("seed")
 	runRebuild = notYet("rebuild")
-	runTokens  = notYet("tokens")
 	runBench   = notYet("bench")
 	runProject = notYet("project")
 )

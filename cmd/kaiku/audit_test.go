@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/kaiku/kaiku/adapters/postgres"
+
+	"github.com/kaiku/kaiku/adapters/postgres/pgtest"
+)
+
+func TestSeedThenAuditSealAndVerifyThenCatchATamper(t *testing.T) {
+	t.Parallel()
+	url := pgtest.NewDatabase(t)
+	envs := map[string]string{"DATABASE_URL": url}
+	if code, out, errOut := runCLI(t, envs, "seed", "--scale", "0.002"); code != 0 {
+		t.Fatalf("seed: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if code, out, errOut := runCLI(t, envs, "audit", "seal"); code != 0 || !strings.Contains(out, "seal #1") {
+		t.Fatalf("audit seal: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if code, out, errOut := runCLI(t, envs, "audit", "verify"); code != 0 || !strings.Contains(out, "OK: the log verifies") {
+		t.Fatalf("audit verify on an untouched log: exit %d\n%s\n%s", code, out, errOut)
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var pos int64
+	if err := conn.QueryRow(ctx, `UPDATE events SET principal = 'national'
+		WHERE position = (SELECT position FROM events WHERE type = 'card.use_recorded' ORDER BY position LIMIT 1 OFFSET 5)
+		RETURNING position`).Scan(&pos); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := runCLI(t, envs, "audit", "verify")
+	if code != 1 || !strings.Contains(errOut, "first bad position") || !strings.Contains(errOut, strconv.FormatInt(pos, 10)) {
+		t.Fatalf("audit verify after a tamper at %d: exit %d\n%s", pos, code, errOut)
+	}
+}
+
+func TestTokensCreatePrintsTheKeyAloneOnItsLastLineAndRevokeStopsIt(t *testing.T) {
+	t.Parallel()
+	url := pgtest.NewDatabase(t)
+	envs := map[string]string{"DATABASE_URL": url}
+	code, out, errOut := runCLI(t, envs, "tokens", "create", "--role", "issuer", "--partner", "espoo-iss-1")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	key := lines[len(lines)-1]
+	if code != 0 || !strings.HasPrefix(key, "kaiku_") || strings.Contains(key, " ") {
+		t.Fatalf("tokens create: exit %d, last line %q\n%s", code, key, errOut)
+	}
+	if code, _, errOut := runCLI(t, envs, "tokens", "create", "--role", "coordinator"); code == 0 || !strings.Contains(errOut, "locality") {
+		t.Fatalf("a coordinator key without a locality: exit %d\n%s", code, errOut)
+	}
+	_, list, _ := runCLI(t, envs, "tokens", "list")
+	if !strings.Contains(list, "issuer@espoo-iss-1") || strings.Contains(list, key) {
+		t.Fatalf("tokens list shows the principal, never the key:\n%s", list)
+	}
+	parts := strings.Split(key, "_") // kaiku_k_<hex>_<secret>; the id is k_<hex>
+	id := parts[1] + "_" + parts[2]
+	if code, out, errOut := runCLI(t, envs, "tokens", "revoke", id); code != 0 {
+		t.Fatalf("tokens revoke: exit %d\n%s\n%s", code, out, errOut)
+	}
+	pool, err := pgxpool.New(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if _, err := postgres.NewAPIKeys(pool).Authenticate(context.Background(), key); err == nil {
+		t.Fatal("a revoked key still authenticates")
+	}
+}

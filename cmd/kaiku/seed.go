@@ -1,0 +1,70 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/kaiku/kaiku/adapters/postgres"
+	"github.com/kaiku/kaiku/domain/command"
+	"github.com/kaiku/kaiku/domain/dataset"
+)
+
+func runSeed(ctx context.Context, e *env, args []string) error {
+	var cfg config
+	fs := newFlags(e, "seed", "[flags]", `
+Fills the database with a realistic demo network, generated
+deterministically and sent through the same command handlers as the HTTP
+API: the real localities of the network (Savonlinna a local-scope pilot) and
+more, issuer offices and venues of every category, the 2015 and 2022
+guidelines, agreements, contacts, coordinators, feedback meetings, cards
+and their uses from 2015 to 2025. Scale 1 is Finland after ten years
+(100,000 cards); the default is a small demo.`)
+	cfg.bind(fs, e, "db")
+	scale := fs.Float64("scale", 0.01, "size of the network; 1 = Finland after ten years")
+	seed := fs.Uint64("seed", 1, "random seed; the same seed gives the same network")
+	ifEmpty := fs.Bool("if-empty", false, "do nothing when the log already holds events")
+	if err := parse(e, fs, args); err != nil {
+		return err
+	}
+	pool, err := cfg.openPool(ctx)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if _, err := postgres.Migrate(ctx, pool, nil); err != nil {
+		return err
+	}
+	if *ifEmpty {
+		var any bool
+		if err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM events)`).Scan(&any); err != nil {
+			return err
+		}
+		if any {
+			fmt.Fprintln(e.stderr, "seed: the log already holds events; nothing to do")
+			return nil
+		}
+	}
+	dc := dataset.Config{Scale: *scale, Seed: *seed}
+	tot, err := dataset.Generate(dc, func(dataset.Command) error { return nil })
+	if err != nil {
+		return err
+	}
+	h := command.New(postgres.NewStore(pool))
+	p := newProgress(e.stderr, "seed", int64(tot.Commands))
+	if _, err := dataset.Generate(dc, func(c dataset.Command) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if _, err := dataset.Apply(ctx, h, c); err != nil {
+			return fmt.Errorf("%T on %s: %w (the events before it are kept; run seed again on an empty database)", c.Cmd, c.On, err)
+		}
+		p.Add(1)
+		return nil
+	}); err != nil {
+		return err
+	}
+	p.Done()
+	fmt.Fprintf(e.stdout, "seeded %d localities (%d municipalities), %d issuers, %d venues, %d cards, %d uses\n",
+		tot.Localities, tot.Municipalities, tot.Issuers, tot.Venues, tot.Cards, tot.Uses)
+	return nil
+}

@@ -115,6 +115,10 @@ func fields(t reflect.Type) []field {
 		if name == "-" {
 			continue
 		}
+		if ft := sf.Type; sf.Anonymous && name == "" && ft.Kind() == reflect.Struct {
+			out = append(out, fields(ft)...) // encoding/json promotes an embedded struct's fields
+			continue
+		}
 		if name == "" {
 			name = sf.Name
 		}

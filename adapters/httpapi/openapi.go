@@ -20,8 +20,8 @@ import (
 // string), bearer security unless public, the roles that may call it
 // (x-roles), and problem+json for every error answer.
 func OpenAPI(routes []Route, version string) ([]byte, error) {
-	g := &schemaGen{defs: map[string]any{}}
-	g.defs["Problem"] = g.schema(reflect.TypeFor[Problem]())
+	g := &schemaGen{defs: map[string]any{}, names: map[reflect.Type]string{}, types: map[string]reflect.Type{}}
+	g.schema(reflect.TypeFor[Problem]()) // defines "Problem"
 	paths := map[string]map[string]any{}
 	for _, rt := range routes {
 		path, params := openAPIPath(rt.Pattern)
@@ -35,6 +35,20 @@ func OpenAPI(routes []Route, version string) ([]byte, error) {
 				ps = append(ps, map[string]any{"name": p, "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
 			}
 			op["parameters"] = ps
+		}
+		for _, q := range rt.Query {
+			schema := map[string]any{"type": "string"}
+			switch q.Format {
+			case "integer":
+				schema = map[string]any{"type": "integer"}
+			case "date", "date-time":
+				schema["format"] = q.Format
+			}
+			param := map[string]any{"name": q.Name, "in": "query", "required": q.Required, "schema": schema}
+			if q.Description != "" {
+				param["description"] = q.Description
+			}
+			op["parameters"] = append(asSlice(op["parameters"]), param)
 		}
 		if rt.Request != nil {
 			op["requestBody"] = map[string]any{
@@ -116,7 +130,25 @@ func operationID(rt Route) string {
 // schemaGen reflects Go types into JSON Schema (2020-12, as OpenAPI 3.1
 // uses), naming struct types in components/schemas.
 type schemaGen struct {
-	defs map[string]any
+	defs  map[string]any
+	names map[reflect.Type]string // a named struct's schema name
+	types map[string]reflect.Type // and back, to tell same-named types apart
+}
+
+// defName names t's schema: its Go name, prefixed with its package's
+// name when another package's type took that name first
+// ("NetworkAgreement" beside "Agreement").
+func (g *schemaGen) defName(t reflect.Type) string {
+	if n, ok := g.names[t]; ok {
+		return n
+	}
+	name := t.Name()
+	if other, taken := g.types[name]; taken && other != t {
+		pkg := t.PkgPath()[strings.LastIndex(t.PkgPath(), "/")+1:]
+		name = strings.ToUpper(pkg[:1]) + pkg[1:] + name
+	}
+	g.names[t], g.types[name] = name, t
+	return name
 }
 
 var (
@@ -126,12 +158,24 @@ var (
 )
 
 func (g *schemaGen) schema(t reflect.Type) map[string]any {
+	nullable := false
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
+		nullable = true
 	}
+	s := g.schemaOf(t)
+	// encoding/json writes a nil pointer, slice or map as null.
+	if typ, ok := s["type"].(string); ok && (nullable || t.Kind() == reflect.Slice || t.Kind() == reflect.Map) {
+		s["type"] = []any{typ, "null"}
+	}
+	return s
+}
+
+func (g *schemaGen) schemaOf(t reflect.Type) map[string]any {
 	switch t {
 	case dateType:
-		return map[string]any{"type": "string", "format": "date"}
+		// The zero date is written as null.
+		return map[string]any{"type": []any{"string", "null"}, "format": "date"}
 	case timeType:
 		return map[string]any{"type": "string", "format": "date-time"}
 	case rawType:
@@ -152,10 +196,10 @@ func (g *schemaGen) schema(t reflect.Type) map[string]any {
 	case reflect.Map:
 		return map[string]any{"type": "object", "additionalProperties": g.schema(t.Elem())}
 	case reflect.Struct:
-		name := t.Name()
-		if name == "" {
+		if t.Name() == "" {
 			return g.object(t)
 		}
+		name := g.defName(t)
 		if _, done := g.defs[name]; !done {
 			g.defs[name] = map[string]any{} // placeholder against recursion
 			g.defs[name] = g.object(t)

@@ -39,8 +39,19 @@ type Route struct {
 	// Response is a value of the success body type, or nil.
 	Response any
 	// Status is the success status; 0 means 201 for POST, else 200.
-	Status  int
+	Status int
+	// Query documents the route's query parameters (OpenAPI only; the
+	// handler parses them).
+	Query   []QueryParam
 	Handler HandlerFunc
+}
+
+// QueryParam is one documented query parameter of a route.
+type QueryParam struct {
+	Name        string
+	Description string
+	Format      string // "date", "date-time", "integer", or "" for a plain string
+	Required    bool
 }
 
 // successStatus is the route's documented success status.

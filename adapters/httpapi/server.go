@@ -29,6 +29,9 @@ type Config struct {
 	// Metrics is the registry the HTTP metrics go to and /metrics serves.
 	// Nil: a new registry with the Go and process collectors.
 	Metrics *prometheus.Registry
+	// MoreMetrics, when set, is gathered into /metrics too (the projection
+	// runner's registry, which is replaced whenever the runner restarts).
+	MoreMetrics prometheus.Gatherer
 	// AuthCacheTTL: see Authenticate. 0 means DefaultAuthCacheTTL.
 	AuthCacheTTL time.Duration
 	// MaxBodyBytes caps request bodies; 0 means 64 KiB.
@@ -102,7 +105,7 @@ func New(cfg Config) *Server {
 	s.routes = append([]Route{
 		{Method: http.MethodGet, Pattern: "/healthz", Public: true, Summary: "The process is up.", Response: Health{}, Handler: healthz},
 		{Method: http.MethodGet, Pattern: "/readyz", Public: true, Summary: "Every dependency is ready (PostgreSQL, migrations, projections).", Response: Health{}, Handler: readyz(cfg.Ready)},
-		{Method: http.MethodGet, Pattern: "/metrics", Public: true, Summary: "Prometheus metrics.", Handler: wrapHandler(promhttp.HandlerFor(cfg.Metrics, promhttp.HandlerOpts{}))},
+		{Method: http.MethodGet, Pattern: "/metrics", Public: true, Summary: "Prometheus metrics.", Handler: wrapHandler(promhttp.HandlerFor(gatherers(cfg), promhttp.HandlerOpts{}))},
 		{Method: http.MethodGet, Pattern: "/openapi.json", Public: true, Summary: "This API's OpenAPI 3.1 document.", Handler: s.serveOpenAPI},
 	}, cfg.Routes...)
 	doc, err := OpenAPI(s.routes, cfg.Version)
@@ -193,4 +196,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("http serve: %w", err)
 	}
 	return nil
+}
+
+// gatherers is what /metrics serves: the server's registry and MoreMetrics.
+func gatherers(cfg Config) prometheus.Gatherer {
+	if cfg.MoreMetrics == nil {
+		return cfg.Metrics
+	}
+	return prometheus.Gatherers{cfg.Metrics, cfg.MoreMetrics}
 }

@@ -18,8 +18,6 @@ func notYet(name string) func(context.Context, *env, []string) error {
 }
 
 var (
-	runServe   = notYet("serve")
-	runRebuild = notYet("rebuild")
 	runBench   = notYet("bench")
 	runProject = notYet("project")
 )

@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/kaiku/kaiku/adapters/postgres"
+	"github.com/kaiku/kaiku/domain"
 	"github.com/kaiku/kaiku/domain/command"
 	"github.com/kaiku/kaiku/domain/dataset"
 )
@@ -17,12 +19,13 @@ deterministically and sent through the same command handlers as the HTTP
 API: the real localities of the network (Savonlinna a local-scope pilot) and
 more, issuer offices and venues of every category, the 2015 and 2022
 guidelines, agreements, contacts, coordinators, feedback meetings, cards
-and their uses from 2015 to 2025. Scale 1 is Finland after ten years
+and their uses from 2015 to today. Scale 1 is Finland after ten years
 (100,000 cards); the default is a small demo.`)
 	cfg.bind(fs, e, "db")
 	scale := fs.Float64("scale", 0.01, "size of the network; 1 = Finland after ten years")
 	seed := fs.Uint64("seed", 1, "random seed; the same seed gives the same network")
 	ifEmpty := fs.Bool("if-empty", false, "do nothing when the log already holds events")
+	until := fs.String("until", "", "last business date of the generated history (default today)")
 	if err := parse(e, fs, args); err != nil {
 		return err
 	}
@@ -44,7 +47,12 @@ and their uses from 2015 to 2025. Scale 1 is Finland after ten years
 			return nil
 		}
 	}
-	dc := dataset.Config{Scale: *scale, Seed: *seed}
+	dc := dataset.Config{Scale: *scale, Seed: *seed, Until: domain.DateOf(time.Now().UTC())}
+	if *until != "" {
+		if dc.Until, err = domain.ParseDate(*until); err != nil {
+			return fmt.Errorf("--until: %w", err)
+		}
+	}
 	tot, err := dataset.Generate(dc, func(dataset.Command) error { return nil })
 	if err != nil {
 		return err

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/kaiku/kaiku/adapters/httpapi"
+	"github.com/kaiku/kaiku/adapters/postgres"
+	"github.com/kaiku/kaiku/domain/audit"
+	"github.com/kaiku/kaiku/domain/command"
+	"github.com/kaiku/kaiku/projections/catalog"
+)
+
+func runServe(ctx context.Context, e *env, args []string) error {
+	var cfg config
+	fs := newFlags(e, "serve", "[flags]", `
+Serves the HTTP API, runs the projectors that keep the read models up to
+date, and extends and seals the audit hash chain. Applies migrations at
+start. On SIGTERM or Ctrl-C it stops accepting, finishes the requests in
+flight, then stops the projectors at a checkpoint.`)
+	cfg.bind(fs, e, "db", "addr", "store", "bus")
+	debug := fs.Bool("debug", false, "log every request")
+	if err := parse(e, fs, args); err != nil {
+		return err
+	}
+	level := slog.LevelInfo
+	if *debug {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
+	slog.SetDefault(log)
+
+	pool, err := cfg.openPool(ctx)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if _, err := postgres.Migrate(ctx, pool, func(m postgres.Migration) { log.Info("migration applied", "name", m.Name) }); err != nil {
+		return err
+	}
+	if err := catalog.EnsureLive(ctx, pool); err != nil {
+		return err
+	}
+	store, closeStore, err := cfg.openStore(ctx, pool)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	if cfg.Bus != "" {
+		return fmt.Errorf("--bus %s: the NATS forwarder is not available in this build; run without --bus", cfg.Bus)
+	}
+	commands := command.New(store, command.WithRetries(10))
+
+	// Projectors and the chainer run until the HTTP server has drained.
+	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBG()
+	var wg sync.WaitGroup
+	sup := newSupervisor(pool, store, commands, log)
+	wg.Add(1)
+	go func() { defer wg.Done(); sup.Run(bg) }()
+	var verify func(context.Context) (audit.Report, error)
+	if cfg.Store == "" || cfg.Store == "postgres" {
+		chainer := postgres.NewChainer(pool, postgres.ChainerConfig{Key: []byte(cfg.SealKey), Logger: log})
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = chainer.Run(bg, time.Second) }()
+		verify = func(ctx context.Context) (audit.Report, error) {
+			return postgres.Verify(ctx, pool, []byte(cfg.SealKey))
+		}
+	}
+	idem := postgres.NewIdempotency(pool)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(time.Hour)
+		defer t.Stop()
+		for {
+			if _, err := idem.Purge(bg, time.Now().Add(-postgres.IdempotencyRetention)); err != nil && bg.Err() == nil {
+				log.Warn("purging old idempotency keys failed; will retry", "err", err)
+			}
+			select {
+			case <-bg.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	srv := httpapi.New(httpapi.Config{
+		Keys:        postgres.NewAPIKeys(pool),
+		Idempotency: idem,
+		Routes: httpapi.Routes(httpapi.Deps{
+			Commands:    commands,
+			Views:       views{pool: pool, store: store},
+			Projections: sup,
+			Verify:      verify,
+			Now:         time.Now,
+		}),
+		Ready: []httpapi.Check{
+			{Name: "postgres", Ready: httpapi.PingReady(pool)},
+			{Name: "migrations", Ready: httpapi.MigrationsReady(pool)},
+			{Name: "projections", Ready: sup.Ready},
+		},
+		Metrics:     reg,
+		MoreMetrics: sup,
+		Version:     version(),
+	})
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (is another kaiku running? choose another with --addr or KAIKU_ADDR)", cfg.Addr, err)
+	}
+	log.Info("kaiku serving", "addr", "http://"+ln.Addr().String(), "store", cfg.Store, "pid", os.Getpid())
+	serveErr := srv.Serve(ctx, ln)
+	log.Info("http server stopped; stopping projectors at their checkpoints")
+	stopBG()
+	wg.Wait()
+	if serveErr != nil && !errors.Is(serveErr, context.Canceled) {
+		return serveErr
+	}
+	log.Info("kaiku stopped")
+	return nil
+}
+
+// version is the build's module version, for /openapi.json.
+func version() string { return "1.0.0" }

@@ -65,16 +65,72 @@ func setCheckpoint(ctx context.Context, tx pgx.Tx, name string, p domain.Positio
 	return nil
 }
 
-// applyBatch applies recs (in log order) and moves the checkpoint to the
-// last of them, in one transaction; records at or below the checkpoint are
+// Flusher is implemented by projections that buffer rows in Handle (the
+// statistics with stats.WithBatchFlush): the runtime calls Flush once per
+// transaction, after the batch's last Handle and before the checkpoint
+// moves, so the buffered rows and the checkpoint commit together or not at
+// all. An error rolls the whole batch back; it is retried like a database
+// error (it is not a *HandleError and never parks an event).
+type Flusher interface {
+	Flush(ctx context.Context, tx pgx.Tx) error
+}
+
+func flush(ctx context.Context, w *worker, tx pgx.Tx) error {
+	f, ok := w.p.(Flusher)
+	if !ok {
+		return nil
+	}
+	if err := f.Flush(ctx, tx); err != nil {
+		return fmt.Errorf("projection %s: flush: %w", w.name, err)
+	}
+	return nil
+}
+
+type asyncCommitKey struct{}
+
+// WithAsyncCommit returns a context under which the runner's transactions
+// (CatchUp, CatchUpUntil) commit with synchronous_commit = off: a commit
+// does not wait for the WAL flush. It is safe for read-model writes because
+// rows and checkpoint share the transaction: a crash loses at most the
+// last pages of both, and the next run redoes them from the checkpoint.
+// Catalog rebuilds use it; the live path does not need it.
+func WithAsyncCommit(ctx context.Context) context.Context {
+	return context.WithValue(ctx, asyncCommitKey{}, true)
+}
+
+func asyncCommit(ctx context.Context) bool {
+	on, _ := ctx.Value(asyncCommitKey{}).(bool)
+	return on
+}
+
+func setAsyncCommit(ctx context.Context, tx pgx.Tx) error {
+	if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+		return fmt.Errorf("asynchronous commit: %w", err)
+	}
+	return nil
+}
+
+// applyBatch applies recs (in log order), flushes a Flusher and moves the
+// checkpoint to the last of them, in one transaction; records at or below the checkpoint are
 // skipped. A projection's failure comes back as *HandleError (nothing of
 // the batch is kept); other errors are the database's.
 func (r *Runner) applyBatch(ctx context.Context, w *worker, recs []domain.Record) (applied int, err error) {
+	return r.applyDecoded(ctx, w, recs, nil)
+}
+
+// applyDecoded is applyBatch with the events of recs decoded already
+// (evs[i] for recs[i]; nil evs decodes here).
+func (r *Runner) applyDecoded(ctx context.Context, w *worker, recs []domain.Record, evs []decodedEvent) (applied int, err error) {
 	tx, err := r.cfg.DB.Begin(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("projection %s: begin: %w", w.name, err)
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
+	if asyncCommit(ctx) {
+		if err := setAsyncCommit(ctx, tx); err != nil {
+			return 0, fmt.Errorf("projection %s: %w", w.name, err)
+		}
+	}
 	cp, err := lockCheckpoint(ctx, tx, w.name)
 	if err != nil {
 		return 0, err
@@ -84,7 +140,13 @@ func (r *Runner) applyBatch(ctx context.Context, w *worker, recs []domain.Record
 		if rec.Position <= last {
 			continue
 		}
-		if err := r.apply(ctx, w, tx, rec); err != nil {
+		var err error
+		if evs != nil {
+			err = r.handleDecoded(ctx, w, tx, rec, evs[i])
+		} else {
+			err = r.apply(ctx, w, tx, rec)
+		}
+		if err != nil {
 			return 0, &HandleError{Projection: w.name, Record: rec, Err: err, index: i}
 		}
 		last = rec.Position
@@ -93,6 +155,9 @@ func (r *Runner) applyBatch(ctx context.Context, w *worker, recs []domain.Record
 	if last == cp {
 		w.advance(cp)
 		return 0, nil
+	}
+	if err := flush(ctx, w, tx); err != nil {
+		return 0, err
 	}
 	if err := setCheckpoint(ctx, tx, w.name, last); err != nil {
 		return 0, err
@@ -119,6 +184,34 @@ func (r *Runner) apply(ctx context.Context, w *worker, tx pgx.Tx, rec domain.Rec
 		return err
 	}
 	return w.p.Handle(ctx, tx, rec, ev)
+}
+
+// decodedEvent is a record's event decoded ahead of applying it.
+type decodedEvent struct {
+	skip bool // filtered out by the projection's types
+	ev   domain.Event
+	err  error
+}
+
+func (w *worker) decode(rec domain.Record) decodedEvent {
+	if w.types != nil && !w.types[rec.Type] {
+		return decodedEvent{skip: true}
+	}
+	ev, err := domain.Decode(rec)
+	if errors.Is(err, domain.ErrUnknownEvent) {
+		ev, err = nil, nil
+	}
+	return decodedEvent{ev: ev, err: err}
+}
+
+func (r *Runner) handleDecoded(ctx context.Context, w *worker, tx pgx.Tx, rec domain.Record, d decodedEvent) error {
+	if d.skip {
+		return nil
+	}
+	if d.err != nil {
+		return d.err
+	}
+	return w.p.Handle(ctx, tx, rec, d.ev)
 }
 
 // park records a poison event. With PoisonSkip it moves the checkpoint

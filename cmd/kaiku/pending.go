@@ -17,7 +17,4 @@ func notYet(name string) func(context.Context, *env, []string) error {
 	}
 }
 
-var (
-	runBench   = notYet("bench")
-	runProject = notYet("project")
-)
+var ()

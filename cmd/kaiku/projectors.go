@@ -20,8 +20,9 @@ import (
 )
 
 // supervisor keeps a projections.Runner running over the read-model
-// versions the catalog lists (live, restated and building ones). When the
-// set changes (a rebuild switched, a restatement was built) it stops the
+// versions the catalog serves (live and restated ones; a version being
+// rebuilt is caught up by `kaiku rebuild` itself). When the set changes (a
+// rebuild switched, a restatement was built) it stops the
 // runner at its checkpoints and starts one over the new set; every version
 // resumes from its own checkpoint, so nothing is applied twice or lost.
 type supervisor struct {
@@ -59,7 +60,7 @@ func (s *supervisor) Run(ctx context.Context) {
 	t := time.NewTicker(s.every)
 	defer t.Stop()
 	for {
-		vs, err := catalog.Versions(ctx, s.pool)
+		vs, err := catalog.Serving(ctx, s.pool)
 		if err == nil {
 			names := make([]string, 0, len(vs))
 			for _, v := range vs {

@@ -26,7 +26,7 @@ func TestRebuildSwitchesAndComparesARestatement(t *testing.T) {
 			args: []string{"rebuild", "statistics"}, stdout: []string{"stats: stats_v2 is live", "stats_v1 retired"},
 			stderr: []string{"rebuild stats:", "events/s"}},
 		{name: "a restatement under the 2015 rules differs nowhere, as only the children's ticket age differs and it is not restatable",
-			args: []string{"rebuild", "statistics", "--rules", "2015", "--compare"},
+			args:   []string{"rebuild", "statistics", "--rules", "2015", "--compare"},
 			stdout: []string{"restated under guideline 2015", "no differences: under the rules of guideline 2015"}, noStdout: []string{"change"}},
 		{name: "an unknown guideline version lists the versions",
 			args: []string{"rebuild", "stats", "--rules", "1999"}, code: 1, stderr: []string{"1999", "known guideline versions: 2015, 2022"}},

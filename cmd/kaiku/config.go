@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/kaiku/kaiku/adapters/postgres"
 )
 
 // config is the process configuration. Each field has an environment
@@ -49,12 +51,26 @@ func (c *config) bind(fs *flag.FlagSet, e *env, fields ...string) {
 // openPool connects to PostgreSQL and checks it answers, with an error that
 // says what to do when it does not.
 func (c *config) openPool(ctx context.Context) (*pgxpool.Pool, error) {
+	return c.open(ctx, nil)
+}
+
+// openStorePool is openPool for the event store's own pool, whose
+// statements PostgreSQL plans once (postgres.ConfigureStorePool); the read
+// models keep custom plans on the other pool.
+func (c *config) openStorePool(ctx context.Context) (*pgxpool.Pool, error) {
+	return c.open(ctx, postgres.ConfigureStorePool)
+}
+
+func (c *config) open(ctx context.Context, tune func(*pgxpool.Config)) (*pgxpool.Pool, error) {
 	pcfg, err := pgxpool.ParseConfig(c.DatabaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("DATABASE_URL is not a valid PostgreSQL URL (%v): use postgres://user@host:5432/db", err)
 	}
 	if pcfg.MaxConns < 16 {
 		pcfg.MaxConns = 16
+	}
+	if tune != nil {
+		tune(pcfg)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {

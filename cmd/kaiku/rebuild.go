@@ -75,7 +75,7 @@ Read models: `+strings.Join(catalog.Names(), ", ")+` ("statistics" is an alias o
 	if _, err := postgres.Migrate(ctx, pool, nil); err != nil {
 		return err
 	}
-	store, closeStore, err := cfg.openStore(ctx, pool)
+	store, closeStore, err := cfg.openStore(ctx)
 	if err != nil {
 		return err
 	}

@@ -21,7 +21,7 @@ more, issuer offices and venues of every category, the 2015 and 2022
 guidelines, agreements, contacts, coordinators, feedback meetings, cards
 and their uses from 2015 to today. Scale 1 is Finland after ten years
 (100,000 cards); the default is a small demo.`)
-	cfg.bind(fs, e, "db")
+	cfg.bind(fs, e, "db", "store")
 	scale := fs.Float64("scale", 0.01, "size of the network; 1 = Finland after ten years")
 	seed := fs.Uint64("seed", 1, "random seed; the same seed gives the same network")
 	ifEmpty := fs.Bool("if-empty", false, "do nothing when the log already holds events")
@@ -57,7 +57,12 @@ and their uses from 2015 to today. Scale 1 is Finland after ten years
 	if err != nil {
 		return err
 	}
-	h := command.New(postgres.NewStore(pool))
+	store, closeStore, err := cfg.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	h := command.New(store)
 	p := newProgress(e.stderr, "seed", int64(tot.Commands))
 	if _, err := dataset.Generate(dc, func(c dataset.Command) error {
 		if err := ctx.Err(); err != nil {

@@ -50,7 +50,7 @@ flight, then stops the projectors at a checkpoint.`)
 	if err := catalog.EnsureLive(ctx, pool); err != nil {
 		return err
 	}
-	store, closeStore, err := cfg.openStore(ctx, pool)
+	store, closeStore, err := cfg.openStore(ctx)
 	if err != nil {
 		return err
 	}

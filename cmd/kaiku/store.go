@@ -5,20 +5,24 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/kaiku/kaiku/adapters/eventstoredb"
 	"github.com/kaiku/kaiku/adapters/postgres"
 	"github.com/kaiku/kaiku/domain"
 )
 
 // openStore returns the event store the configuration names: the
-// PostgreSQL log in pool by default, or KurrentDB/EventStoreDB for a
-// kurrentdb:// or esdb:// URL. close releases it.
-func (c *config) openStore(ctx context.Context, pool *pgxpool.Pool) (store domain.EventStore, close func(), err error) {
+// PostgreSQL log (on a pool of its own, see openStorePool) by default, or
+// KurrentDB/EventStoreDB for a kurrentdb:// or esdb:// URL. close releases
+// it.
+func (c *config) openStore(ctx context.Context) (store domain.EventStore, close func(), err error) {
 	switch s := c.Store; {
 	case s == "" || s == "postgres":
-		return postgres.NewStore(pool), func() {}, nil
+		pool, err := c.openStorePool(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		st := postgres.NewStore(pool)
+		return st, func() { st.Close(); pool.Close() }, nil
 	case strings.Contains(s, "://"):
 		es, err := eventstoredb.New(ctx, s)
 		if err != nil {

@@ -31,6 +31,9 @@ type supervisor struct {
 	commands *command.Handler
 	every    time.Duration
 	log      *slog.Logger
+	// passive builds the runner for status but never runs it: the read
+	// models are built by `kaiku project` processes elsewhere.
+	passive bool
 
 	mu      sync.Mutex
 	runner  *projections.Runner
@@ -71,7 +74,11 @@ func (s *supervisor) Run(ctx context.Context) {
 				var r *projections.Runner
 				var reg *prometheus.Registry
 				r, reg, err = s.newRunner(ctx, vs)
-				if err == nil {
+				if err == nil && s.passive {
+					s.mu.Lock()
+					s.runner, s.reg, s.current, s.err = r, reg, names, nil
+					s.mu.Unlock()
+				} else if err == nil {
 					rctx, c := context.WithCancel(ctx)
 					cancel, done = c, make(chan struct{})
 					go func() {
@@ -154,14 +161,15 @@ func (s *supervisor) Status(ctx context.Context) ([]projections.Status, error) {
 	return r.Status(ctx)
 }
 
-// Ready reports an error unless every projection is catching up or running.
+// Ready reports an error unless every projection is catching up or running
+// (or, when passive, has not stopped on a poison event).
 func (s *supervisor) Ready(ctx context.Context) error {
 	st, err := s.Status(ctx)
 	if err != nil {
 		return err
 	}
 	for _, p := range st {
-		if p.State == projections.StateFailed || p.State == projections.StateStopped {
+		if p.State == projections.StateFailed || (p.State == projections.StateStopped && !s.passive) {
 			return fmt.Errorf("projection %s is %s", p.Name, p.State)
 		}
 	}

@@ -10,10 +10,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ThreeDotsLabs/watermill"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/kaiku/kaiku/adapters/httpapi"
+	"github.com/kaiku/kaiku/adapters/natsbus"
 	"github.com/kaiku/kaiku/adapters/postgres"
 	"github.com/kaiku/kaiku/domain/audit"
 	"github.com/kaiku/kaiku/domain/command"
@@ -29,6 +31,7 @@ start. On SIGTERM or Ctrl-C it stops accepting, finishes the requests in
 flight, then stops the projectors at a checkpoint.`)
 	cfg.bind(fs, e, "db", "addr", "store", "bus")
 	debug := fs.Bool("debug", false, "log every request")
+	ownProjectors := fs.Bool("projectors", true, "run the projectors in this process; with --bus, set false when `kaiku project` processes build the read models")
 	if err := parse(e, fs, args); err != nil {
 		return err
 	}
@@ -55,16 +58,34 @@ flight, then stops the projectors at a checkpoint.`)
 		return err
 	}
 	defer closeStore()
-	if cfg.Bus != "" {
-		return fmt.Errorf("--bus %s: the NATS forwarder is not available in this build; run without --bus", cfg.Bus)
-	}
 	commands := command.New(store, command.WithRetries(10))
 
-	// Projectors and the chainer run until the HTTP server has drained.
+	// Projectors, the forwarder and the chainer run until the HTTP server
+	// has drained.
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBG()
 	var wg sync.WaitGroup
+	if cfg.Bus != "" {
+		server, bus, err := natsbus.ParseURL(cfg.Bus)
+		if err != nil {
+			return err
+		}
+		nc, err := natsbus.Connect(server, "kaiku serve")
+		if err != nil {
+			return fmt.Errorf("NATS at %s: %w (check --bus / KAIKU_BUS, or run without a bus)", server, err)
+		}
+		defer nc.Close()
+		fwd, err := natsbus.NewForwarder(natsbus.ForwarderConfig{Bus: bus, Store: store, Pool: pool, Conn: nc,
+			Logger: watermill.NewSlogLogger(log)})
+		if err != nil {
+			return err
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = fwd.Run(bg) }()
+		log.Info("forwarding the log to NATS JetStream", "stream", bus.Stream)
+	}
 	sup := newSupervisor(pool, store, commands, log)
+	sup.passive = !*ownProjectors
 	wg.Add(1)
 	go func() { defer wg.Done(); sup.Run(bg) }()
 	var verify func(context.Context) (audit.Report, error)

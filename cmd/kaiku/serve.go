@@ -58,7 +58,7 @@ flight, then stops the projectors at a checkpoint.`)
 		return err
 	}
 	defer closeStore()
-	commands := command.New(store, command.WithRetries(10))
+	commands := command.New(store, command.WithRetries(10), command.WithCache(time.Second))
 
 	// Projectors, the forwarder and the chainer run until the HTTP server
 	// has drained.

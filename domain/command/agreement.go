@@ -27,11 +27,11 @@ func (h *Handler) SignAgreement(ctx context.Context, md domain.Metadata, c SignA
 	}
 	on := h.date(c.ValidFrom)
 	return update(ctx, h, md, on, agreement.Stream(c.ID), agreement.Load, func(ctx context.Context, a *agreement.Agreement) error {
-		loc, err := h.locality(ctx, c.Locality)
+		loc, err := h.locality(ctx, c.Locality, reference)
 		if err != nil {
 			return err
 		}
-		p, err := h.partner(ctx, c.Partner)
+		p, err := h.partner(ctx, c.Partner, reference)
 		if err != nil {
 			return err
 		}

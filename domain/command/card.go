@@ -31,11 +31,11 @@ func (h *Handler) IssueCard(ctx context.Context, md domain.Metadata, c IssueCard
 		if cd.Exists() {
 			return card.ErrExists
 		}
-		issuer, err := h.partner(ctx, c.Issuer)
+		issuer, err := h.partner(ctx, c.Issuer, reference)
 		if err != nil {
 			return err
 		}
-		loc, err := h.locality(ctx, issuer.Facts().Locality)
+		loc, err := h.locality(ctx, issuer.Facts().Locality, reference)
 		if err != nil {
 			return err
 		}
@@ -94,20 +94,31 @@ func (h *Handler) ReplaceCard(ctx context.Context, md domain.Metadata, c Replace
 	}
 	on := h.date(c.On)
 	oldStream, newStream := card.Stream(c.Card), card.Stream(c.NewCardID)
+	mode := target // as in update: decide on the cache, guarded by both expected versions
 	for attempt := 0; ; attempt++ {
-		oldEvents, oldVersion, err := h.read(ctx, oldStream)
+		oldEvents, oldVersion, oldUnconfirmed, err := h.load(ctx, oldStream, mode)
 		if err != nil {
 			return Result{}, err
 		}
-		newEvents, newVersion, err := h.read(ctx, newStream)
+		newEvents, newVersion, newUnconfirmed, err := h.load(ctx, newStream, mode)
 		if err != nil {
 			return Result{}, err
 		}
+		unconfirmed := oldUnconfirmed || newUnconfirmed
+		mode = fresh
 		old, nc := card.Load(oldEvents), card.Load(newEvents)
 		if !old.Exists() {
+			if unconfirmed {
+				attempt--
+				continue
+			}
 			return Result{}, notFound("card", c.Card)
 		}
 		if err := card.Replace(old, nc, c.NewCardID, on); err != nil {
+			if unconfirmed {
+				attempt--
+				continue
+			}
 			return Result{}, err
 		}
 		oldRecords, err := encode(old.Changes(), md, on)
@@ -118,6 +129,7 @@ func (h *Handler) ReplaceCard(ctx context.Context, md domain.Metadata, c Replace
 		if err != nil {
 			return Result{}, err
 		}
+		started := h.cacheNow()
 		out, err := h.store.AppendBatch(ctx, []domain.StreamAppend{
 			{Stream: oldStream, Expected: oldVersion, Records: oldRecords},
 			{Stream: newStream, Expected: newVersion, Records: newRecords},
@@ -126,7 +138,18 @@ func (h *Handler) ReplaceCard(ctx context.Context, md domain.Metadata, c Replace
 			continue
 		}
 		if err != nil {
+			if !errors.Is(err, domain.ErrConflict) {
+				h.forget(oldStream)
+				h.forget(newStream)
+			}
 			return Result{}, fmt.Errorf("append replacement of %s by %s: %w", c.Card, c.NewCardID, err)
+		}
+		if len(out) == len(oldRecords)+len(newRecords) {
+			h.wrote(oldStream, oldEvents, oldVersion, out[:len(oldRecords)], started)
+			h.wrote(newStream, newEvents, newVersion, out[len(oldRecords):], started)
+		} else {
+			h.forget(oldStream)
+			h.forget(newStream)
 		}
 		return Result{Records: out}, nil
 	}
@@ -195,17 +218,17 @@ func (h *Handler) RecordUse(ctx context.Context, md domain.Metadata, c RecordUse
 		if !cd.Exists() {
 			return domain.Violationf(card.ErrNotRegistered.Code, "card %s is not registered", c.Card)
 		}
-		venue, err := h.partner(ctx, c.Venue)
+		venue, err := h.partner(ctx, c.Venue, reference)
 		if err != nil {
 			return err
 		}
-		cardLoc, err := h.locality(ctx, cd.Locality())
+		cardLoc, err := h.locality(ctx, cd.Locality(), reference)
 		if err != nil {
 			return err
 		}
 		venueLoc := cardLoc
 		if v := venue.Facts().Locality; v != cd.Locality() {
-			if venueLoc, err = h.locality(ctx, v); err != nil {
+			if venueLoc, err = h.locality(ctx, v, reference); err != nil {
 				return err
 			}
 		}

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/kaiku/kaiku/adapters/postgres"
 	"github.com/kaiku/kaiku/adapters/postgres/pgtest"
 	"github.com/kaiku/kaiku/domain"
@@ -70,20 +72,45 @@ func issueCard(id card.ID) command.IssueCard {
 		Holder: card.Holder{BirthYear: 1971, PostalCode: "02100", MinorChildren: 2}}
 }
 
-func logLength(t *testing.T, store domain.EventStore) int {
+// bothModes runs test on handlers without and with the aggregate cache:
+// every command behaves the same either way.
+func bothModes(t *testing.T, test func(t *testing.T, opts []command.Option)) {
+	for _, m := range []struct {
+		name string
+		opts []command.Option
+	}{
+		{name: "without the cache"},
+		{name: "with the cache", opts: []command.Option{command.WithCache(time.Second)}},
+	} {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			test(t, m.opts)
+		})
+	}
+}
+
+// logLength counts the events stored. It counts rows rather than reading
+// the log: ReadAll holds back committed events while an older transaction
+// anywhere on the (shared) server is open, so two ReadAll counts may
+// differ although nothing was appended in between.
+func logLength(t *testing.T, pool *pgxpool.Pool) int {
 	t.Helper()
-	recs, err := store.ReadAll(t.Context(), 0, 100000)
-	if err != nil {
+	var n int
+	if err := pool.QueryRow(t.Context(), `SELECT count(*) FROM events`).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
-	return len(recs)
+	return n
 }
 
 func TestHappyPath(t *testing.T) {
 	t.Parallel()
+	bothModes(t, testHappyPath)
+}
+
+func testHappyPath(t *testing.T, opts []command.Option) {
 	ctx := t.Context()
 	store := newStore(t)
-	h := seed(t, store)
+	h := seed(t, store, opts...)
 
 	issued := must(t)(h.IssueCard(ctx, issuerMD, issueCard("K-0001234")))
 	used := must(t)(h.RecordUse(ctx, venueMD, command.RecordUse{Card: "K-0001234", ID: "u1", Venue: "espoo-museum", UsedOn: d("2024-04-02"), ChildTickets: 1}))
@@ -147,9 +174,15 @@ func TestHappyPath(t *testing.T) {
 
 func TestRuleViolationsAppendNothing(t *testing.T) {
 	t.Parallel()
+	bothModes(t, testRuleViolationsAppendNothing)
+}
+
+func testRuleViolationsAppendNothing(t *testing.T, opts []command.Option) {
 	ctx := t.Context()
-	store := newStore(t)
-	h := seed(t, store)
+	pool := pgtest.NewPool(t)
+	store := postgres.NewStore(pool)
+	t.Cleanup(store.Close)
+	h := seed(t, store, opts...)
 	must(t)(h.IssueCard(ctx, issuerMD, issueCard("K-0001234")))
 	must(t)(h.JoinPartner(ctx, national, command.JoinPartner{ID: "espoo-sos-2", Locality: "espoo", Name: "Uusi toimisto",
 		Kind: partner.KindIssuer, Category: partner.CategoryHealth, Contact: domain.Person{Name: "Cecilia"}, JoinedOn: d("2024-02-01")}))
@@ -205,7 +238,7 @@ func TestRuleViolationsAppendNothing(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			before := logLength(t, store)
+			before := logLength(t, pool)
 			res, err := tt.run()
 			if tt.wantErr != nil && !errors.Is(err, tt.wantErr) {
 				t.Fatalf("error = %v, want %v", err, tt.wantErr)
@@ -213,8 +246,8 @@ func TestRuleViolationsAppendNothing(t *testing.T) {
 			if tt.wantCode != "" && domain.CodeOf(err) != tt.wantCode {
 				t.Fatalf("error = %v (code %q), want code %q", err, domain.CodeOf(err), tt.wantCode)
 			}
-			if len(res.Records) != 0 || logLength(t, store) != before {
-				t.Fatalf("a refused command appended %d records", logLength(t, store)-before)
+			if len(res.Records) != 0 || logLength(t, pool) != before {
+				t.Fatalf("a refused command appended %d records", logLength(t, pool)-before)
 			}
 		})
 	}
@@ -222,11 +255,15 @@ func TestRuleViolationsAppendNothing(t *testing.T) {
 
 func TestConcurrentUsesOfOneCardAllLand(t *testing.T) {
 	t.Parallel()
+	bothModes(t, testConcurrentUsesOfOneCardAllLand)
+}
+
+func testConcurrentUsesOfOneCardAllLand(t *testing.T, opts []command.Option) {
 	ctx := t.Context()
 	store := newStore(t)
 	// Eight writers: each lost race is another writer's success, so seven
 	// retries always suffice.
-	h := seed(t, store, command.WithRetries(7))
+	h := seed(t, store, append(opts, command.WithRetries(7))...)
 	must(t)(h.IssueCard(ctx, issuerMD, issueCard("K-0001234")))
 
 	const writers = 8
@@ -294,12 +331,16 @@ func (s *racingStore) AppendBatch(ctx context.Context, batch []domain.StreamAppe
 
 func TestReplacement(t *testing.T) {
 	t.Parallel()
+	bothModes(t, testReplacement)
+}
+
+func testReplacement(t *testing.T, opts []command.Option) {
 	ctx := t.Context()
 
 	t.Run("a replacement appends to both cards atomically", func(t *testing.T) {
 		t.Parallel()
 		store := newStore(t)
-		h := seed(t, store)
+		h := seed(t, store, opts...)
 		must(t)(h.IssueCard(ctx, issuerMD, issueCard("K-0001234")))
 		res := must(t)(h.ReplaceCard(ctx, issuerMD, command.ReplaceCard{Card: "K-0001234", NewCardID: "K-0005678", On: d("2024-05-01")}))
 		if len(res.Records) != 2 || res.Records[0].Stream != card.Stream("K-0001234") || res.Records[1].Stream != card.Stream("K-0005678") {
@@ -318,14 +359,14 @@ func TestReplacement(t *testing.T) {
 	t.Run("a new card number taken in a race leaves the old card untouched", func(t *testing.T) {
 		t.Parallel()
 		base := newStore(t)
-		h := seed(t, base)
+		h := seed(t, base, opts...)
 		must(t)(h.IssueCard(ctx, issuerMD, issueCard("K-0001234")))
 		racing := &racingStore{Store: base, limit: 1}
 		racing.race = func(ctx context.Context) error {
 			_, err := h.IssueCard(ctx, issuerMD, issueCard("K-0005678"))
 			return err
 		}
-		rh := command.New(racing, command.WithClock(func() time.Time { return today }))
+		rh := command.New(racing, append(opts, command.WithClock(func() time.Time { return today }))...)
 		_, err := rh.ReplaceCard(ctx, issuerMD, command.ReplaceCard{Card: "K-0001234", NewCardID: "K-0005678", On: d("2024-05-01")})
 		if !errors.Is(err, card.ErrExists) {
 			t.Fatalf("error = %v, want card_exists after deciding again", err)
@@ -339,9 +380,13 @@ func TestReplacement(t *testing.T) {
 
 func TestConflictAfterRetriesIsReturned(t *testing.T) {
 	t.Parallel()
+	bothModes(t, testConflictAfterRetriesIsReturned)
+}
+
+func testConflictAfterRetriesIsReturned(t *testing.T, opts []command.Option) {
 	ctx := t.Context()
 	base := newStore(t)
-	h := seed(t, base)
+	h := seed(t, base, opts...)
 	must(t)(h.IssueCard(ctx, issuerMD, issueCard("K-0001234")))
 	n := 0
 	racing := &racingStore{Store: base, limit: 100}
@@ -350,7 +395,7 @@ func TestConflictAfterRetriesIsReturned(t *testing.T) {
 		_, err := h.RecordUse(ctx, venueMD, command.RecordUse{Card: "K-0001234", ID: card.UseID(fmt.Sprintf("race%d", n)), Venue: "espoo-museum", UsedOn: d("2024-04-02")})
 		return err
 	}
-	rh := command.New(racing, command.WithRetries(2))
+	rh := command.New(racing, append(opts, command.WithRetries(2))...)
 	_, err := rh.RecordUse(ctx, venueMD, command.RecordUse{Card: "K-0001234", ID: "mine", Venue: "espoo-museum", UsedOn: d("2024-04-02")})
 	if !errors.Is(err, domain.ErrConflict) {
 		t.Fatalf("error = %v, want ErrConflict", err)
@@ -362,9 +407,13 @@ func TestConflictAfterRetriesIsReturned(t *testing.T) {
 
 func TestAgreementThroughTheHandler(t *testing.T) {
 	t.Parallel()
+	bothModes(t, testAgreementThroughTheHandler)
+}
+
+func testAgreementThroughTheHandler(t *testing.T, opts []command.Option) {
 	ctx := t.Context()
 	store := newStore(t)
-	h := seed(t, store)
+	h := seed(t, store, opts...)
 	must(t)(h.SignAgreement(ctx, national, command.SignAgreement{ID: "espoo-sos-1-pilot", Locality: "espoo", Partner: "espoo-sos-1",
 		Kind: "pilot", TemplateVersion: "2022-1", ValidFrom: d("2024-01-15"), ValidUntil: d("2024-12-31")}))
 	must(t)(h.AmendAgreement(ctx, national, command.AmendAgreement{Agreement: "espoo-sos-1-pilot", On: d("2024-05-01"), ValidUntil: d("2024-11-30")}))

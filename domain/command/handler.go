@@ -15,6 +15,11 @@ type Handler struct {
 	store   domain.EventStore
 	now     func() time.Time
 	retries int
+
+	cacheOn     bool
+	cacheTTL    time.Duration
+	cacheEvents int
+	cache       *cache // nil without WithCache
 }
 
 // Option configures a Handler.
@@ -38,9 +43,12 @@ func WithRetries(n int) Option {
 
 // New returns a Handler over store.
 func New(store domain.EventStore, opts ...Option) *Handler {
-	h := &Handler{store: store, now: time.Now, retries: 5}
+	h := &Handler{store: store, now: time.Now, retries: 5, cacheEvents: DefaultCacheEvents}
 	for _, o := range opts {
 		o(h)
+	}
+	if h.cacheOn {
+		h.cache = newCache(h.cacheTTL, h.cacheEvents)
 	}
 	return h
 }
@@ -71,40 +79,63 @@ type aggregate interface {
 // update loads stream into an aggregate, decides, and appends the
 // aggregate's changes at the version read. decide loads any other
 // aggregates it needs itself, so that a retry after a conflict sees fresh
-// facts everywhere.
+// facts everywhere (within the cache's window for reference streams).
+//
+// With a cache the first attempt decides on the cached stream without
+// reading it: the append's expected version guards a decision to append.
+// A decision not to append (a refusal, or nothing to do) is not guarded,
+// so when it was taken on unconfirmed cached state the stream is read
+// fresh and the decision taken again before it is returned.
 func update[A aggregate](ctx context.Context, h *Handler, md domain.Metadata, on domain.Date, stream domain.StreamID,
 	load func([]domain.Event) A, decide func(ctx context.Context, a A) error) (Result, error) {
+	mode := target
 	for attempt := 0; ; attempt++ {
-		events, version, err := h.read(ctx, stream)
+		events, version, unconfirmed, err := h.load(ctx, stream, mode)
 		if err != nil {
 			return Result{}, err
 		}
+		mode = fresh
 		a := load(events)
-		if err := decide(ctx, a); err != nil {
+		err = decide(ctx, a)
+		if err == nil && len(a.Changes()) == 0 {
+			if unconfirmed {
+				attempt--
+				continue
+			}
+			return Result{}, nil
+		}
+		if err != nil {
+			if unconfirmed && ctx.Err() == nil {
+				attempt--
+				continue
+			}
 			return Result{}, err
 		}
 		records, err := encode(a.Changes(), md, on)
 		if err != nil {
 			return Result{}, err
 		}
-		if len(records) == 0 {
-			return Result{}, nil
-		}
+		started := h.cacheNow()
 		out, err := h.store.Append(ctx, stream, version, records...)
 		if errors.Is(err, domain.ErrConflict) && attempt < h.retries && ctx.Err() == nil {
 			continue
 		}
 		if err != nil {
+			if !errors.Is(err, domain.ErrConflict) {
+				h.forget(stream)
+			}
 			return Result{}, fmt.Errorf("append to %s: %w", stream, err)
 		}
+		h.wrote(stream, events, version, out, started)
 		return Result{Records: out}, nil
 	}
 }
 
-// read returns the decoded events of stream and its version (NoStream
-// when it is empty).
-func (h *Handler) read(ctx context.Context, stream domain.StreamID) ([]domain.Event, domain.Version, error) {
-	records, err := h.store.ReadStream(ctx, stream, 0)
+// read returns the decoded events of stream with a version above after,
+// and the stream's version (after when there are none; NoStream for an
+// empty stream read from the start).
+func (h *Handler) read(ctx context.Context, stream domain.StreamID, after domain.Version) ([]domain.Event, domain.Version, error) {
+	records, err := h.store.ReadStream(ctx, stream, after)
 	if err != nil {
 		return nil, 0, fmt.Errorf("read %s: %w", stream, err)
 	}
@@ -114,7 +145,7 @@ func (h *Handler) read(ctx context.Context, stream domain.StreamID) ([]domain.Ev
 			return nil, 0, fmt.Errorf("read %s: %w", stream, err)
 		}
 	}
-	version := domain.NoStream
+	version := after
 	if n := len(records); n > 0 {
 		version = records[n-1].Version
 	}
@@ -146,4 +177,12 @@ func (h *Handler) date(d domain.Date) domain.Date {
 
 func notFound(kind string, id any) error {
 	return fmt.Errorf("%s %q: %w", kind, id, domain.ErrNotFound)
+}
+
+// cacheNow is the cache's clock (the zero time without a cache).
+func (h *Handler) cacheNow() time.Time {
+	if h.cache == nil {
+		return time.Time{}
+	}
+	return h.cache.now()
 }

@@ -15,7 +15,7 @@ import (
 // LoadLocality returns the locality id, or an error wrapping
 // domain.ErrNotFound when it was never registered.
 func (h *Handler) LoadLocality(ctx context.Context, id locality.ID) (*locality.Locality, error) {
-	l, err := h.locality(ctx, id)
+	l, err := h.locality(ctx, id, fresh)
 	if err == nil && !l.Exists() {
 		err = notFound("locality", id)
 	}
@@ -25,7 +25,7 @@ func (h *Handler) LoadLocality(ctx context.Context, id locality.ID) (*locality.L
 // LoadPartner returns the partner id, or an error wrapping
 // domain.ErrNotFound when it never joined.
 func (h *Handler) LoadPartner(ctx context.Context, id partner.ID) (*partner.Partner, error) {
-	p, err := h.partner(ctx, id)
+	p, err := h.partner(ctx, id, fresh)
 	if err == nil && !p.Exists() {
 		err = notFound("partner", id)
 	}
@@ -35,7 +35,7 @@ func (h *Handler) LoadPartner(ctx context.Context, id partner.ID) (*partner.Part
 // LoadAgreement returns the agreement id, or an error wrapping
 // domain.ErrNotFound when it was never signed.
 func (h *Handler) LoadAgreement(ctx context.Context, id agreement.ID) (*agreement.Agreement, error) {
-	events, _, err := h.read(ctx, agreement.Stream(id))
+	events, _, _, err := h.load(ctx, agreement.Stream(id), fresh)
 	if err != nil {
 		return nil, err
 	}
@@ -49,7 +49,7 @@ func (h *Handler) LoadAgreement(ctx context.Context, id agreement.ID) (*agreemen
 // LoadCard returns the card id, or an error wrapping domain.ErrNotFound
 // when it is not registered.
 func (h *Handler) LoadCard(ctx context.Context, id card.ID) (*card.Card, error) {
-	events, _, err := h.read(ctx, card.Stream(id))
+	events, _, _, err := h.load(ctx, card.Stream(id), fresh)
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +63,7 @@ func (h *Handler) LoadCard(ctx context.Context, id card.ID) (*card.Card, error) 
 // Guideline returns the national guideline, or an error wrapping
 // domain.ErrNotFound when no version was ever adopted.
 func (h *Handler) Guideline(ctx context.Context) (*guideline.Guideline, error) {
-	g, err := h.guideline(ctx)
+	g, err := h.guideline(ctx, fresh)
 	if err == nil && !g.Exists() {
 		err = notFound("guideline", "national")
 	}
@@ -71,12 +71,13 @@ func (h *Handler) Guideline(ctx context.Context) (*guideline.Guideline, error) {
 }
 
 // locality loads a locality that may not exist; an empty id gives an
-// empty locality without reading.
-func (h *Handler) locality(ctx context.Context, id locality.ID) (*locality.Locality, error) {
+// empty locality without reading. Commands load other aggregates than
+// their target in the reference mode.
+func (h *Handler) locality(ctx context.Context, id locality.ID, mode readMode) (*locality.Locality, error) {
 	if id == "" {
 		return locality.Load(nil), nil
 	}
-	events, _, err := h.read(ctx, locality.Stream(id))
+	events, _, _, err := h.load(ctx, locality.Stream(id), mode)
 	if err != nil {
 		return nil, err
 	}
@@ -84,19 +85,19 @@ func (h *Handler) locality(ctx context.Context, id locality.ID) (*locality.Local
 }
 
 // partner loads a partner that may not exist.
-func (h *Handler) partner(ctx context.Context, id partner.ID) (*partner.Partner, error) {
+func (h *Handler) partner(ctx context.Context, id partner.ID, mode readMode) (*partner.Partner, error) {
 	if id == "" {
 		return partner.Load(nil), nil
 	}
-	events, _, err := h.read(ctx, partner.Stream(id))
+	events, _, _, err := h.load(ctx, partner.Stream(id), mode)
 	if err != nil {
 		return nil, err
 	}
 	return partner.Load(events), nil
 }
 
-func (h *Handler) guideline(ctx context.Context) (*guideline.Guideline, error) {
-	events, _, err := h.read(ctx, guideline.Stream)
+func (h *Handler) guideline(ctx context.Context, mode readMode) (*guideline.Guideline, error) {
+	events, _, _, err := h.load(ctx, guideline.Stream, mode)
 	if err != nil {
 		return nil, err
 	}
@@ -106,7 +107,7 @@ func (h *Handler) guideline(ctx context.Context) (*guideline.Guideline, error) {
 // rulesAt returns the guideline rules in force on d, or
 // guideline.ErrNoGuidelineInForce.
 func (h *Handler) rulesAt(ctx context.Context, d domain.Date) (guideline.Rules, error) {
-	g, err := h.guideline(ctx)
+	g, err := h.guideline(ctx, reference)
 	if err != nil {
 		return guideline.Rules{}, err
 	}

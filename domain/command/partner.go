@@ -32,7 +32,7 @@ func (h *Handler) JoinPartner(ctx context.Context, md domain.Metadata, c JoinPar
 	}
 	on := h.date(c.JoinedOn)
 	return update(ctx, h, md, on, partner.Stream(c.ID), partner.Load, func(ctx context.Context, p *partner.Partner) error {
-		loc, err := h.locality(ctx, c.Locality)
+		loc, err := h.locality(ctx, c.Locality, reference)
 		if err != nil {
 			return err
 		}
@@ -84,7 +84,7 @@ type CommitToGuideline struct {
 func (h *Handler) CommitToGuideline(ctx context.Context, md domain.Metadata, c CommitToGuideline) (Result, error) {
 	on := h.date(c.On)
 	return h.updatePartner(ctx, md, on, c.Partner, func(ctx context.Context, p *partner.Partner) error {
-		g, err := h.guideline(ctx)
+		g, err := h.guideline(ctx, reference)
 		if err != nil {
 			return err
 		}

@@ -62,7 +62,7 @@ and their uses from 2015 to today. Scale 1 is Finland after ten years
 		return err
 	}
 	defer closeStore()
-	h := command.New(store)
+	h := command.New(store, command.WithCache(time.Second))
 	p := newProgress(e.stderr, "seed", int64(tot.Commands))
 	if _, err := dataset.Generate(dc, func(c dataset.Command) error {
 		if err := ctx.Err(); err != nil {

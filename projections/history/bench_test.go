@@ -31,7 +31,10 @@ func BenchmarkHandle(b *testing.B) {
 	}
 	err := pgx.BeginFunc(b.Context(), pool, func(tx pgx.Tx) error {
 		rec, ev := mk(1, card.Issued{Card: "K-1", Issuer: "x", Locality: "espoo", IssuedOn: domain.MustDate("2024-01-01")}, card.Stream("K-1"))
-		return p.Handle(b.Context(), tx, rec, ev)
+		if err := p.Handle(b.Context(), tx, rec, ev); err != nil {
+			return err
+		}
+		return p.Flush(b.Context(), tx)
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -46,7 +49,7 @@ func BenchmarkHandle(b *testing.B) {
 					return err
 				}
 			}
-			return nil
+			return p.Flush(b.Context(), tx) // as the runtime does once per batch
 		})
 		if err != nil {
 			b.Fatal(err)

@@ -55,7 +55,8 @@ func Feed(t *testing.T, pool *pgxpool.Pool, h Handler, evs ...Given) []domain.Re
 	return recs
 }
 
-// Apply hands recs to h inside one committed transaction. A record of a
+// Apply hands recs to h inside one committed transaction, and flushes h
+// when it buffers (projections.Flusher). A record of a
 // type no package registered reaches h with a nil event, as the runtime
 // hands it on.
 func Apply(t *testing.T, pool *pgxpool.Pool, h Handler, recs ...domain.Record) {
@@ -73,6 +74,11 @@ func Apply(t *testing.T, pool *pgxpool.Pool, h Handler, recs ...domain.Record) {
 			if err := h.Handle(ctx, tx, rec, ev); err != nil {
 				return err
 			}
+		}
+		if f, ok := h.(interface {
+			Flush(context.Context, pgx.Tx) error
+		}); ok {
+			return f.Flush(ctx, tx) // as the runtime does before the checkpoint moves
 		}
 		return nil
 	})

@@ -30,8 +30,10 @@ type RebuildOptions struct {
 	// build ends in state restated, never live.
 	Rules string
 	// Progress, when not nil, is called after each committed page with the
-	// log position reached, the target position (the head of the log when
-	// the rebuild started) and the rate in log positions per second.
+	// number of events read, the number to read (the events up to the head
+	// of the log when the rebuild started; 0 when the store cannot count
+	// them) and the rate in events per second. Positions are not counts:
+	// they have holes between transactions.
 	Progress func(done, target int64, rate float64)
 	// PageSize is how many records one transaction applies. Default 20000.
 	PageSize int
@@ -66,6 +68,9 @@ func Rebuild(ctx context.Context, db TxDB, store domain.EventStore, readModel st
 	if o.PageSize <= 0 {
 		o.PageSize = 20000
 	}
+	if ScratchPage > 0 {
+		o.PageSize = ScratchPage
+	}
 	var rules *guideline.Rules
 	if o.Rules != "" {
 		r, err := RulesOf(ctx, store, o.Rules)
@@ -94,12 +99,16 @@ func Rebuild(ctx context.Context, db TxDB, store domain.EventStore, readModel st
 }
 
 func build(ctx context.Context, db TxDB, store domain.EventStore, v Version, rules *guideline.Rules, head domain.Position, o RebuildOptions, start time.Time) (Rebuilt, error) {
-	p, err := Projection(v, rules)
+	p, err := buildProjection(v, rules)
 	if err != nil {
 		return Rebuilt{}, err
 	}
-	if s, ok := p.(*stats.Projection); ok {
+	s, isStats := p.(*stats.Projection)
+	if isStats {
 		if err := s.Init(ctx, db); err != nil {
+			return Rebuilt{}, err
+		}
+		if err := s.PrepareBuild(ctx, db); err != nil {
 			return Rebuilt{}, err
 		}
 	}
@@ -108,15 +117,21 @@ func build(ctx context.Context, db TxDB, store domain.EventStore, v Version, rul
 		return Rebuilt{}, err
 	}
 	var read int64
+	total := eventsUpTo(ctx, db, store, head)
 	err = r.CatchUpUntil(projections.WithAsyncCommit(ctx), p.Name(), head, func(at domain.Position, n int64) {
 		read = n
 		if o.Progress != nil {
 			el := time.Since(start).Seconds()
-			o.Progress(int64(at), int64(head), float64(at)/max(el, 1e-9))
+			o.Progress(n, total, float64(n)/max(el, 1e-9))
 		}
 	})
 	if err != nil {
 		return Rebuilt{}, err
+	}
+	if isStats {
+		if err := finishIn(ctx, db, s); err != nil {
+			return Rebuilt{}, err
+		}
 	}
 	prev, err := switchIn(ctx, db, v)
 	if err != nil {
@@ -127,6 +142,43 @@ func build(ctx context.Context, db TxDB, store domain.EventStore, v Version, rul
 		v.State = "restated"
 	}
 	return Rebuilt{Version: v, Previous: prev, Events: read, Elapsed: time.Since(start)}, nil
+}
+
+// buildProjection is Projection for a build beside the live version: the
+// statistics run in build mode (stats.WithBuildMode), which FinishBuild
+// ends before the switch.
+func buildProjection(v Version, rules *guideline.Rules) (projections.Projection, error) {
+	if v.ReadModel != Stats || !scratchBuildMode {
+		return Projection(v, rules)
+	}
+	if v.Rules != "" && rules == nil {
+		return nil, fmt.Errorf("catalog: %s is restated under guideline %s but no rules were given", v.Schema, v.Rules)
+	}
+	opts := []stats.Option{stats.WithBuildMode()}
+	if rules != nil {
+		opts = append(opts, stats.WithRules(*rules))
+	}
+	return stats.New(v.Schema, opts...), nil
+}
+
+var scratchBuildMode = true
+var ScratchPage = 0
+
+// finishIn ends the build of s (deferred cancellations, indexes) in one
+// transaction.
+func finishIn(ctx context.Context, db TxDB, s *stats.Projection) error {
+	tx, err := db.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("catalog: %w", err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
+	if err := s.FinishBuild(ctx, tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("catalog: finish the build of %s: %w", s.Schema(), err)
+	}
+	return nil
 }
 
 // noRetry makes a rebuild fail at once on an event its projection cannot
@@ -290,4 +342,23 @@ func Serving(ctx context.Context, db DB) ([]Version, error) {
 		}
 	}
 	return out, nil
+}
+
+// eventsUpTo counts the events at or below head, for progress: through the
+// store when it keeps count (projections.LogStats), else in the PostgreSQL
+// events table; 0 when neither can say.
+func eventsUpTo(ctx context.Context, db DB, store domain.EventStore, head domain.Position) int64 {
+	if ls, ok := store.(projections.LogStats); ok {
+		after, err1 := ls.CountAfter(ctx, head)
+		all, err2 := ls.CountAfter(ctx, 0)
+		if err1 == nil && err2 == nil {
+			return all - after
+		}
+		return 0
+	}
+	var n int64
+	if err := db.QueryRow(ctx, `SELECT count(*) FROM events WHERE position <= $1`, int64(head)).Scan(&n); err != nil {
+		return 0
+	}
+	return n
 }

@@ -61,11 +61,11 @@ type NationalTable struct {
 	Municipalities         int64            `json:"municipalities"`
 }
 
-// National returns the national table of year, read in one statement (one
+// nationalTable computes the national table of year, read in one statement (one
 // snapshot). The category maps list every category of the rules in force
 // at the end of the year (DefaultCategories when none is known) and any
 // other category that has uses. It returns the database's error, wrapped.
-func (q *Queries) National(ctx context.Context, year int) (NationalTable, error) {
+func (q *Queries) nationalTable(ctx context.Context, year int) (NationalTable, error) {
 	from, until := domain.NewDate(year, time.January, 1), domain.NewDate(year+1, time.January, 1)
 	yearEnd := domain.NewDate(year, time.December, 31)
 	t := NationalTable{Year: year, AdultUsesByCategory: map[string]int64{}, ChildTicketsByCategory: map[string]int64{}}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/kaiku/kaiku/adapters/postgres"
+	"github.com/kaiku/kaiku/domain/audit"
 )
 
 func runAudit(ctx context.Context, e *env, args []string) error {
@@ -38,7 +39,7 @@ seals. Exits 0 with a summary when nothing sealed was changed, removed,
 inserted or reordered; exits 1 naming the first bad position otherwise.
 Events appended since the last seal are counted, not judged. With
 KAIKU_SEAL_KEY set, keyed seals are checked against it.`)
-	cfg.bind(fs, e, "db")
+	cfg.bind(fs, e, "db", "store")
 	if err := parse(e, fs, args); err != nil {
 		return err
 	}
@@ -47,7 +48,18 @@ KAIKU_SEAL_KEY set, keyed seals are checked against it.`)
 		return err
 	}
 	defer pool.Close()
-	rep, err := postgres.Verify(ctx, pool, []byte(cfg.SealKey))
+	var rep audit.Report
+	if cfg.Store != "" && cfg.Store != "postgres" {
+		// The log is in KurrentDB; the chain and seals are in PostgreSQL.
+		store, closeStore, serr := cfg.openStore(ctx)
+		if serr != nil {
+			return serr
+		}
+		defer closeStore()
+		rep, err = postgres.VerifyPort(ctx, pool, store, []byte(cfg.SealKey))
+	} else {
+		rep, err = postgres.Verify(ctx, pool, []byte(cfg.SealKey))
+	}
 	if err != nil {
 		return err
 	}
@@ -72,7 +84,7 @@ func runAuditSeal(ctx context.Context, e *env, args []string) error {
 Extends the hash chain over every committed event and writes a seal over
 what was not sealed yet. kaiku serve does this continuously; this command is
 for a log written by another process or before a backup.`)
-	cfg.bind(fs, e, "db")
+	cfg.bind(fs, e, "db", "store")
 	if err := parse(e, fs, args); err != nil {
 		return err
 	}
@@ -81,7 +93,21 @@ for a log written by another process or before a backup.`)
 		return err
 	}
 	defer pool.Close()
-	c := postgres.NewChainer(pool, postgres.ChainerConfig{Key: []byte(cfg.SealKey)})
+	var c interface {
+		Chain(context.Context) (int, error)
+		Seal(context.Context) (*audit.Seal, error)
+	}
+	if cfg.Store != "" && cfg.Store != "postgres" {
+		// The log is in KurrentDB; the chain and seals are in PostgreSQL.
+		store, closeStore, err := cfg.openStore(ctx)
+		if err != nil {
+			return err
+		}
+		defer closeStore()
+		c = postgres.NewPortChainer(pool, store, postgres.ChainerConfig{Key: []byte(cfg.SealKey)})
+	} else {
+		c = postgres.NewChainer(pool, postgres.ChainerConfig{Key: []byte(cfg.SealKey)})
+	}
 	n, err := c.Chain(ctx)
 	if errors.Is(err, postgres.ErrChainerBusy) {
 		return fmt.Errorf("another process (kaiku serve?) is chaining right now: try again in a moment")

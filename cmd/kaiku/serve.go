@@ -96,6 +96,15 @@ flight, then stops the projectors at a checkpoint.`)
 		verify = func(ctx context.Context) (audit.Report, error) {
 			return postgres.Verify(ctx, pool, []byte(cfg.SealKey))
 		}
+	} else {
+		// The log is in KurrentDB: chain it through the port, keeping the
+		// chain and seals beside the read models.
+		chainer := postgres.NewPortChainer(pool, store, postgres.ChainerConfig{Key: []byte(cfg.SealKey), Logger: log})
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = chainer.Run(bg, time.Second) }()
+		verify = func(ctx context.Context) (audit.Report, error) {
+			return postgres.VerifyPort(ctx, pool, store, []byte(cfg.SealKey))
+		}
 	}
 	idem := postgres.NewIdempotency(pool)
 	wg.Add(1)

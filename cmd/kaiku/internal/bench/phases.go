@@ -172,7 +172,7 @@ func (r *run) importLog(ctx context.Context) error {
 	v, base := float64(n)/storeEl.Seconds(), float64(n)/copyEl.Seconds()
 	r.rep.add(Figure{Name: "batch import of the dataset", Unit: "events/s", Value: v, Baseline: base, BaselineName: "COPY",
 		Ratio: ratio(v, base), Goal: "≥ 0.7× COPY", Met: ptr(ratio(v, base) >= 0.7),
-		Note: fmt.Sprintf("%d events in %d batches, INSERT…unnest path", n, len(batches))})
+		Note: fmt.Sprintf("%d events in %d batches through store.AppendBatch (COPY)", n, len(batches))})
 	// The in-memory log is no longer needed: free it before the server phases.
 	r.mem = nil
 	runtime.GC()

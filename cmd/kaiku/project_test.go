@@ -373,3 +373,41 @@ func TestTwoProjectorProcessesOverJetStreamBuildWhatOneProcessBuilds(t *testing.
 		t.Errorf("%d parked events (%v), want none", parked, err)
 	}
 }
+
+// BenchmarkScaleOut measures end-to-end throughput, from a log already
+// appended to every read model caught up, through the forwarder and 1 or 2
+// projector processes, against the single-process PostgreSQL path on the
+// same log. Run it with -benchtime 1x; KAIKU_BENCH_CARDS sets the size.
+func BenchmarkScaleOut(b *testing.B) {
+	cards := 5_000
+	if s := os.Getenv("KAIKU_BENCH_CARDS"); s != "" {
+		fmt.Sscan(s, &cards)
+	}
+	for _, procs := range []int{1, 2} {
+		b.Run(fmt.Sprintf("processes=%d", procs), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				e := newScaleOutEnv(b, cards)
+				ctx := context.Background()
+				if err := catalog.EnsureLive(ctx, e.pool); err != nil {
+					b.Fatal(err)
+				}
+				live, err := catalog.Versions(ctx, e.pool)
+				if err != nil {
+					b.Fatal(err)
+				}
+				start := time.Now()
+				stop := e.forward(b)
+				for p := 0; p < procs; p++ {
+					e.project(b, fmt.Sprintf("p%d", p))
+				}
+				e.waitCaughtUp(b, live, e.last)
+				took := time.Since(start)
+				stop()
+				_, local := e.rebuildLocally(b)
+				b.ReportMetric(float64(e.events)/took.Seconds(), "events/s")
+				b.ReportMetric(float64(e.events)/local.Seconds(), "local-events/s")
+				b.ReportMetric(local.Seconds()/took.Seconds(), "ratio")
+			}
+		})
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -139,7 +140,7 @@ type Record struct {
 }
 
 // Name returns the full stored event name, e.g. "card.issued.v1".
-func (r Record) Name() string { return fmt.Sprintf("%s.v%d", r.Type, r.SchemaVersion) }
+func (r Record) Name() string { return r.Type + ".v" + strconv.Itoa(r.SchemaVersion) }
 
 // SplitEventName splits "card.issued.v1" into ("card.issued", 1).
 func SplitEventName(name string) (string, int, error) {

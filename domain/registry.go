@@ -31,7 +31,7 @@ func Register[T Event]() {
 	}
 	registry.decoders[name] = func(r Record) (Event, error) {
 		var v T
-		if err := json.Unmarshal(r.Data, &v); err != nil {
+		if err := unmarshal(r.Data, &v); err != nil {
 			return nil, fmt.Errorf("decode %s at %s/%d: %w", name, r.Stream, r.Version, err)
 		}
 		if pc, ok := any(&v).(PersonalCarrier); ok && len(r.Personal) > 0 && string(r.Personal) != "null" {
@@ -43,6 +43,17 @@ func Register[T Event]() {
 		}
 		return v, nil
 	}
+}
+
+// unmarshal decodes data into v. An event with its own UnmarshalJSON (a
+// hand-written decoder of a hot event, which must accept and reject
+// exactly what encoding/json does) is called directly: through
+// json.Unmarshal the input would be scanned twice more first.
+func unmarshal(data []byte, v any) error {
+	if u, ok := v.(json.Unmarshaler); ok {
+		return u.UnmarshalJSON(data)
+	}
+	return json.Unmarshal(data, v)
 }
 
 // RegisterUpcaster decodes an old stored name (e.g. "card.issued.v1") into

@@ -51,8 +51,10 @@ type Rebuilt struct {
 // switches to it: it creates the version's schema (state building), catches
 // it up from position 0 with the runtime's fast path (page-sized
 // transactions committed asynchronously, so the log's readers never wait
-// on it) until it reaches the head of the log as of the start, then in one
-// transaction makes it live (a restated build: restated) and the previous
+// on it) until it reaches the head of the log as of the start (statistics
+// build in stats.WithBuildMode: without secondary indexes, which are
+// created in one transaction with the deferred cancellations once the
+// catch-up is done), then in one transaction makes it live (a restated build: restated) and the previous
 // one retired. The live version keeps answering reads and being updated
 // meanwhile. Events appended after the start are not lost: the new
 // version's checkpoint is where the build stopped, and the serving runner
@@ -67,9 +69,6 @@ func Rebuild(ctx context.Context, db TxDB, store domain.EventStore, readModel st
 	}
 	if o.PageSize <= 0 {
 		o.PageSize = 20000
-	}
-	if ScratchPage > 0 {
-		o.PageSize = ScratchPage
 	}
 	var rules *guideline.Rules
 	if o.Rules != "" {
@@ -148,7 +147,7 @@ func build(ctx context.Context, db TxDB, store domain.EventStore, v Version, rul
 // statistics run in build mode (stats.WithBuildMode), which FinishBuild
 // ends before the switch.
 func buildProjection(v Version, rules *guideline.Rules) (projections.Projection, error) {
-	if v.ReadModel != Stats || !scratchBuildMode {
+	if v.ReadModel != Stats {
 		return Projection(v, rules)
 	}
 	if v.Rules != "" && rules == nil {
@@ -160,9 +159,6 @@ func buildProjection(v Version, rules *guideline.Rules) (projections.Projection,
 	}
 	return stats.New(v.Schema, opts...), nil
 }
-
-var scratchBuildMode = true
-var ScratchPage = 0
 
 // finishIn ends the build of s (deferred cancellations, indexes) in one
 // transaction.

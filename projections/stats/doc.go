@@ -27,6 +27,15 @@
 // written uses) are written at once. Without it (the default, safe under a
 // runtime that has no flush hook) each Handle writes its own rows.
 //
+// WithBuildMode (used only by catalog.Rebuild for a version built beside
+// the live one) goes further: PrepareBuild drops the secondary indexes of
+// the empty schema, a cancellation of a use still in the page buffer is
+// applied in memory and one of a use written by an earlier page is
+// recorded in a side table, and FinishBuild, once the build has caught up
+// and before the switch, applies those cancellations in one join and
+// recreates the indexes, leaving exactly the schema DDL creates. No event
+// of a build needs an index lookup beyond the cards' primary key.
+//
 // # Attribution and definitions
 //
 //   - A card belongs to its issuer's locality; a use belongs to its venue's

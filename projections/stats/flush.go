@@ -42,6 +42,9 @@ func (p *Projection) flush(ctx context.Context, tx pgx.Tx) error {
 			return fmt.Errorf("write %d uses: %w", n, err)
 		}
 	}
+	if err := p.flushCancels(ctx, tx); err != nil {
+		return err
+	}
 	p.pending.reset()
 	return nil
 }

@@ -61,6 +61,7 @@ type Projection struct {
 	schema  string
 	fixed   *guideline.Rules
 	batched bool
+	build   bool // WithBuildMode, until FinishBuild
 
 	mu       sync.Mutex
 	loaded   bool // versions loaded from the table
@@ -109,10 +110,13 @@ type pendingRows struct {
 	cards []cardRow
 	uses  []useRow
 	index map[useKey]int // into uses
+	// cancels are cancellations of uses written by earlier transactions,
+	// deferred to FinishBuild (build mode only).
+	cancels []useKey
 }
 
 func (r *pendingRows) reset() {
-	r.cards, r.uses = r.cards[:0], r.uses[:0]
+	r.cards, r.uses, r.cancels = r.cards[:0], r.uses[:0], r.cancels[:0]
 	clear(r.index)
 }
 
@@ -412,6 +416,10 @@ func (p *Projection) onUseRecorded(ctx context.Context, tx pgx.Tx, id card.ID, e
 func (p *Projection) onUseCancelled(ctx context.Context, tx pgx.Tx, id card.ID, e card.UseCancelled) error {
 	if i, ok := p.pending.index[useKey{id, e.Use}]; ok {
 		p.pending.uses[i].cancelled = true
+		return nil
+	}
+	if p.build {
+		p.pending.cancels = append(p.pending.cancels, useKey{id, e.Use})
 		return nil
 	}
 	if _, err := tx.Exec(ctx, fmt.Sprintf(`UPDATE %s SET cancelled = true WHERE use_key = $3 AND card = $1 AND use_id = $2`, p.table("uses")),

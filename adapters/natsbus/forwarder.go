@@ -86,8 +86,8 @@ func NewForwarder(cfg ForwarderConfig) (*Forwarder, error) {
 	return &Forwarder{cfg: cfg, js: js}, nil
 }
 
-// Position is the position of the last record JetStream acknowledged
-// (or found in the stream at start).
+// Position is the position of the last record JetStream acknowledged and
+// the forwarder's checkpoint saved (or found in the stream at start).
 func (f *Forwarder) Position() domain.Position { return domain.Position(f.position.Load()) }
 
 // Forwarded counts the records this forwarder published and saw acked.
@@ -201,12 +201,14 @@ func (f *Forwarder) lead(ctx context.Context) error {
 			return err
 		}
 		pos = recs[len(recs)-1].Position
-		f.position.Store(int64(pos))
-		f.forwarded.Add(int64(len(recs)))
 		if _, err := pc.Exec(ctx, `INSERT INTO natsbus_forwarder (stream, position) VALUES ($1, $2)
 			ON CONFLICT (stream) DO UPDATE SET position = EXCLUDED.position, updated_at = now()`, f.cfg.Bus.Stream, int64(pos)); err != nil {
 			return fmt.Errorf("natsbus: save forwarder checkpoint: %w", err)
 		}
+		// Counted once the checkpoint is saved, so that Position is never
+		// ahead of what a restart would read back.
+		f.position.Store(int64(pos))
+		f.forwarded.Add(int64(len(recs)))
 	}
 }
 

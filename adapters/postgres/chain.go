@@ -272,6 +272,16 @@ func (c *Chainer) Seal(ctx context.Context) (*audit.Seal, error) {
 // Errors are logged and retried at the next tick; while another chainer
 // holds the lock this one waits its turn.
 func (c *Chainer) Run(ctx context.Context, interval time.Duration) error {
+	// A short page means the chain reached the fence.
+	return runChain(ctx, c.cfg, interval, c.chainPage, c.Seal, func(n int) bool { return n < c.cfg.PageSize })
+}
+
+// runChain is the loop of Chainer.Run and PortChainer.Run: every interval
+// it chains page after page until caughtUp says so, sealing whenever
+// SealEvery events were chained since the last seal and at least every
+// SealInterval, logging errors and retrying them at the next tick.
+func runChain(ctx context.Context, cfg ChainerConfig, interval time.Duration,
+	chainPage func(context.Context) (int, error), seal func(context.Context) (*audit.Seal, error), caughtUp func(n int) bool) error {
 	if interval <= 0 {
 		interval = time.Second
 	}
@@ -281,25 +291,25 @@ func (c *Chainer) Run(ctx context.Context, interval time.Duration) error {
 	defer t.Stop()
 	for {
 		for {
-			n, err := c.chainPage(ctx)
+			n, err := chainPage(ctx)
 			unsealed += int64(n)
 			if errors.Is(err, ErrChainerBusy) {
 				break
 			}
 			if err != nil {
 				if ctx.Err() == nil {
-					c.cfg.Logger.ErrorContext(ctx, "hash chain: chaining failed; retrying", "err", err)
+					cfg.Logger.ErrorContext(ctx, "hash chain: chaining failed; retrying", "err", err)
 				}
 				break
 			}
-			if unsealed >= c.cfg.SealEvery || time.Since(lastSeal) >= c.cfg.SealInterval {
-				if _, err := c.Seal(ctx); err == nil {
+			if unsealed >= cfg.SealEvery || time.Since(lastSeal) >= cfg.SealInterval {
+				if _, err := seal(ctx); err == nil {
 					unsealed, lastSeal = 0, time.Now()
 				} else if !errors.Is(err, ErrChainerBusy) && ctx.Err() == nil {
-					c.cfg.Logger.ErrorContext(ctx, "hash chain: sealing failed; retrying", "err", err)
+					cfg.Logger.ErrorContext(ctx, "hash chain: sealing failed; retrying", "err", err)
 				}
 			}
-			if n < c.cfg.PageSize {
+			if caughtUp(n) {
 				break
 			}
 		}

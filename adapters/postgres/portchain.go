@@ -174,43 +174,9 @@ func (c *PortChainer) Seal(ctx context.Context) (*audit.Seal, error) {
 // least every SealInterval. Errors are logged and retried at the next tick;
 // while another chainer holds the lock this one waits its turn.
 func (c *PortChainer) Run(ctx context.Context, interval time.Duration) error {
-	if interval <= 0 {
-		interval = time.Second
-	}
-	var unsealed int64
-	lastSeal := time.Now()
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		for {
-			n, err := c.chainPage(ctx)
-			unsealed += int64(n)
-			if errors.Is(err, ErrChainerBusy) {
-				break
-			}
-			if err != nil {
-				if ctx.Err() == nil {
-					c.cfg.Logger.ErrorContext(ctx, "hash chain: chaining failed; retrying", "err", err)
-				}
-				break
-			}
-			if unsealed >= c.cfg.SealEvery || time.Since(lastSeal) >= c.cfg.SealInterval {
-				if _, err := c.Seal(ctx); err == nil {
-					unsealed, lastSeal = 0, time.Now()
-				} else if !errors.Is(err, ErrChainerBusy) && ctx.Err() == nil {
-					c.cfg.Logger.ErrorContext(ctx, "hash chain: sealing failed; retrying", "err", err)
-				}
-			}
-			if n == 0 {
-				break
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-	}
+	// A store may return short pages before its end: only an empty one
+	// means the chain caught up.
+	return runChain(ctx, c.cfg, interval, c.chainPage, c.Seal, func(n int) bool { return n == 0 })
 }
 
 // VerifyPort is Verify for a log kept outside PostgreSQL: it reads the
@@ -229,55 +195,9 @@ func (c *PortChainer) Run(ctx context.Context, interval time.Duration) error {
 // the database or the store, or when the store returned records out of
 // order.
 func VerifyPort(ctx context.Context, pool *pgxpool.Pool, store domain.EventStore, key []byte) (audit.Report, error) {
-	var report audit.Report
-	err := pgx.BeginTxFunc(ctx, pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
-		func(tx pgx.Tx) error {
-			if err := streamInOrder(ctx, tx); err != nil {
-				return fmt.Errorf("verify: %w", err)
-			}
-			rows, err := tx.Query(ctx, `SELECT `+sealColumns+` ORDER BY seq`)
-			if err != nil {
-				return fmt.Errorf("verify: read seals: %w", err)
-			}
-			seals, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (audit.Seal, error) { return scanSeal(r) })
-			if err != nil {
-				return fmt.Errorf("verify: read seals: %w", err)
-			}
-			v := audit.NewVerifier(key, seals)
-			events := pager[audit.Entry]{fetch: func(after domain.Position) ([]audit.Entry, error) {
-				return readPortEntries(ctx, tx, store, after)
-			}, pos: func(e audit.Entry) domain.Position { return e.Position }}
-			chain := pager[audit.ChainRow]{fetch: func(after domain.Position) ([]audit.ChainRow, error) {
-				return readChain(ctx, tx, after)
-			}, pos: func(c audit.ChainRow) domain.Position { return c.Position }}
-			for {
-				e, err := events.head()
-				if err != nil {
-					return fmt.Errorf("verify: read events: %w", err)
-				}
-				c, err := chain.head()
-				if err != nil {
-					return fmt.Errorf("verify: read chain: %w", err)
-				}
-				var row audit.Row
-				switch {
-				case e == nil && c == nil:
-					report = v.Report()
-					return nil
-				case c == nil || (e != nil && e.Position < c.Position):
-					row.Event = events.take()
-				case e == nil || c.Position < e.Position:
-					row.Chain = chain.take()
-				default:
-					row.Event, row.Chain = events.take(), chain.take()
-				}
-				if !v.Add(row) {
-					report = v.Report()
-					return nil
-				}
-			}
-		})
-	return report, err
+	return verify(ctx, pool, key, func(ctx context.Context, tx pgx.Tx, after domain.Position) ([]audit.Entry, error) {
+		return readPortEntries(ctx, tx, store, after)
+	})
 }
 
 // readPortEntries reads up to verifyPage events after after through the

@@ -28,6 +28,15 @@ const verifyPage = 10000
 // first bad position and why, and the unchained or unsealed tail is merely
 // counted. Verify returns an error only when it could not read the database.
 func Verify(ctx context.Context, pool *pgxpool.Pool, key []byte) (audit.Report, error) {
+	return verify(ctx, pool, key, readEntries)
+}
+
+// verify checks the chain and seals in pool against the events that
+// readEvents returns page by page in position order (from the events table,
+// or through a store's port), inside one read-only repeatable-read
+// snapshot of pool.
+func verify(ctx context.Context, pool *pgxpool.Pool, key []byte,
+	readEvents func(ctx context.Context, tx pgx.Tx, after domain.Position) ([]audit.Entry, error)) (audit.Report, error) {
 	var report audit.Report
 	err := pgx.BeginTxFunc(ctx, pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
 		func(tx pgx.Tx) error {
@@ -44,7 +53,7 @@ func Verify(ctx context.Context, pool *pgxpool.Pool, key []byte) (audit.Report, 
 			}
 			v := audit.NewVerifier(key, seals)
 			events := pager[audit.Entry]{fetch: func(after domain.Position) ([]audit.Entry, error) {
-				return readEntries(ctx, tx, after)
+				return readEvents(ctx, tx, after)
 			}, pos: func(e audit.Entry) domain.Position { return e.Position }}
 			chain := pager[audit.ChainRow]{fetch: func(after domain.Position) ([]audit.ChainRow, error) {
 				return readChain(ctx, tx, after)

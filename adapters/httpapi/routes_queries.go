@@ -147,6 +147,15 @@ func (d Deps) readLocality(ctx context.Context, p domain.Principal, asked string
 }
 
 // queryDate parses the YYYY-MM-DD query parameter name; absent is zero.
+// dateOrToday reads the date query parameter name, today when absent.
+func (d Deps) dateOrToday(q url.Values, name string) (domain.Date, error) {
+	on, err := queryDate(q, name)
+	if err == nil && on.IsZero() {
+		on = domain.DateOf(d.today())
+	}
+	return on, err
+}
+
 func queryDate(q url.Values, name string) (domain.Date, error) {
 	s := q.Get(name)
 	if s == "" {
@@ -325,12 +334,9 @@ func (d Deps) commitmentsList(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	on, err := queryDate(q, "on")
+	on, err := d.dateOrToday(q, "on")
 	if err != nil {
 		return err
-	}
-	if on.IsZero() {
-		on = domain.DateOf(d.today())
 	}
 	cq, err := d.Views.Commitments(r.Context())
 	if err != nil {
@@ -349,12 +355,9 @@ func (d Deps) complianceReport(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	on, err := queryDate(q, "on")
+	on, err := d.dateOrToday(q, "on")
 	if err != nil {
 		return err
-	}
-	if on.IsZero() {
-		on = domain.DateOf(d.today())
 	}
 	cq, err := d.Views.Compliance(r.Context())
 	if err != nil {
@@ -464,12 +467,9 @@ func (d Deps) networkAsOf(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	on, err := queryDate(q, "asOf")
+	on, err := d.dateOrToday(q, "asOf")
 	if err != nil {
 		return err
-	}
-	if on.IsZero() {
-		on = domain.DateOf(d.today())
 	}
 	nq, err := d.Views.Network(r.Context())
 	if err != nil {

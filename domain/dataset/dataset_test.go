@@ -121,3 +121,35 @@ func TestADemoNetworkPassesEveryRuleOfTheCommandHandlers(t *testing.T) {
 		t.Errorf("only %d cards", tot.Cards)
 	}
 }
+
+// Nothing is done in a partner's name on or after the day it left; at
+// larger scales enough venues leave to catch a command scheduled too late.
+func TestNoCommandNamesAPartnerAfterItLeft(t *testing.T) {
+	t.Parallel()
+	cmds, _ := collect(t, dataset.Config{Scale: 3, Seed: 1})
+	left := map[partner.ID]domain.Date{}
+	for _, c := range cmds {
+		if x, ok := c.Cmd.(command.LeavePartner); ok {
+			left[x.Partner] = x.On
+		}
+	}
+	if len(left) == 0 {
+		t.Fatal("no partner left: the test proves nothing")
+	}
+	for _, c := range cmds {
+		var p partner.ID
+		switch x := c.Cmd.(type) {
+		case command.ChangeContact:
+			p = x.Partner
+		case command.CommitToGuideline:
+			p = x.Partner
+		case command.ApproveIssuer:
+			p = x.Partner
+		case command.RecordUse:
+			p = x.Venue
+		}
+		if on, ok := left[p]; ok && !c.On.Before(on) {
+			t.Fatalf("%T on %s names %s, which left on %s", c.Cmd, c.On, p, on)
+		}
+	}
+}

@@ -287,6 +287,14 @@ func (g *gen) addPartner(l *gLocality, kind partner.Kind, i int) {
 	} else {
 		l.venues = append(l.venues, p)
 	}
+	// Some venues leave; nothing is done in their name on or after that day.
+	if kind == partner.KindVenue && i >= 4 && g.rnd.IntN(100) < 4 {
+		p.left = g.day(domain.MaxDate(p.joined.AddDays(365), domain.MustDate("2020-01-01")), g.cfg.Until)
+		if p.left.After(g.cfg.Until) {
+			p.left = domain.Date{}
+		}
+	}
+	beforeLeaving := func(on domain.Date) bool { return p.left.IsZero() || on.Before(p.left) }
 	via := []partner.Via{partner.ViaAgreement, partner.ViaBrochure, partner.ViaWebsite, partner.ViaRegister}[g.rnd.IntN(4)]
 	first := guideline.Version("2015")
 	if p.joined.OnOrAfter(domain.MustDate("2022-01-01")) {
@@ -294,18 +302,15 @@ func (g *gen) addPartner(l *gLocality, kind partner.Kind, i int) {
 	}
 	g.push(p.joined, co, command.CommitToGuideline{Partner: p.id, GuidelineVersion: first, Via: via, On: p.joined})
 	if first == "2015" && g.rnd.IntN(100) < 88 { // most recommit to 2022; the rest show up in compliance
-		on := g.day(domain.MustDate("2022-01-01"), domain.MustDate("2022-06-30"))
-		g.push(on, co, command.CommitToGuideline{Partner: p.id, GuidelineVersion: "2022", Via: partner.ViaRegister, On: on})
+		if on := g.day(domain.MustDate("2022-01-01"), domain.MustDate("2022-06-30")); beforeLeaving(on) {
+			g.push(on, co, command.CommitToGuideline{Partner: p.id, GuidelineVersion: "2022", Via: partner.ViaRegister, On: on})
+		}
 	}
 	if g.rnd.IntN(10) < 3 {
 		on := g.day(p.joined.AddDays(30), g.cfg.Until)
 		c := g.person(string(l.id))
-		g.push(on, co, command.ChangeContact{Partner: p.id, Name: c.Name, Email: c.Email, Phone: c.Phone, On: on})
-	}
-	if kind == partner.KindVenue && i >= 4 && g.rnd.IntN(100) < 4 {
-		p.left = g.day(domain.MaxDate(p.joined.AddDays(365), domain.MustDate("2020-01-01")), g.cfg.Until)
-		if p.left.After(g.cfg.Until) {
-			p.left = domain.Date{}
+		if beforeLeaving(on) {
+			g.push(on, co, command.ChangeContact{Partner: p.id, Name: c.Name, Email: c.Email, Phone: c.Phone, On: on})
 		}
 	}
 	// Agreements: pilot agreements during the pilot; after it only new partners sign.

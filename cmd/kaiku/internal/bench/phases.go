@@ -96,7 +96,7 @@ func (r *run) generate(ctx context.Context) error {
 	}
 	r.total = tot
 	r.mem = NewMem()
-	h := command.New(r.mem)
+	h := command.New(r.mem, command.WithCache(time.Hour), command.WithCacheSize(2_000_000)) // one writer: the cache is exact
 	p := r.cfg.Progress("generate (commands through the handlers, in memory)", int64(tot.Commands))
 	last := map[string]int{}
 	var recent []use

@@ -30,22 +30,6 @@ import (
 // The pool is set up with ConfigureStorePool; KAIKU_BENCH_CUSTOM_PLANS=1
 // measures the default settings instead.
 
-const plainTable = `CREATE TABLE plain_events (
-    position         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    event_id         uuid        NOT NULL,
-    stream           text        NOT NULL,
-    version          bigint      NOT NULL,
-    type             text        NOT NULL,
-    schema_version   int         NOT NULL,
-    occurred_at      timestamptz NOT NULL,
-    recorded_at      timestamptz NOT NULL DEFAULT now(),
-    principal        text        NOT NULL,
-    correlation_id   uuid,
-    causation_id     uuid,
-    data             json        NOT NULL,
-    personal         json,
-    personal_subject text)`
-
 func benchPool(b *testing.B) *pgxpool.Pool {
 	b.Helper()
 	cfg, err := pgxpool.ParseConfig(pgtest.NewDatabase(b))
@@ -64,7 +48,7 @@ func benchPool(b *testing.B) *pgxpool.Pool {
 	if _, err := postgres.Migrate(b.Context(), pool, nil); err != nil {
 		b.Fatal(err)
 	}
-	if _, err := pool.Exec(b.Context(), plainTable); err != nil {
+	if _, err := pool.Exec(b.Context(), postgres.BaselineDDL); err != nil {
 		b.Fatal(err)
 	}
 	return pool
@@ -85,15 +69,6 @@ func benchRecord(n int) domain.Record {
 	r.Type = "card.issued"
 	r.Data = payload(n)
 	return r
-}
-
-const plainInsert = `INSERT INTO plain_events (event_id, stream, version, type, schema_version, occurred_at,
-	principal, correlation_id, causation_id, data, personal, personal_subject)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`
-
-func plainArgs(r domain.Record, stream domain.StreamID, version int64) []any {
-	return []any{string(r.ID), string(stream), version, r.Type, int32(r.SchemaVersion), r.OccurredAt,
-		r.Principal.String(), string(r.CorrelationID), string(r.CausationID), []byte(r.Data), []byte(nil), pgtype.Text{}}
 }
 
 // runWriters splits b.N single appends among writers goroutines; each
@@ -141,7 +116,7 @@ func BenchmarkAppend(b *testing.B) {
 		})
 		b.Run(fmt.Sprintf("writers=%d/plain-insert", writers), func(b *testing.B) {
 			runWriters(b, writers, func(ctx context.Context, _ int, stream domain.StreamID, version int64, r domain.Record) error {
-				_, err := pool.Exec(ctx, plainInsert, plainArgs(r, stream, version+1)...)
+				err := postgres.InsertBaseline(ctx, pool, r, stream, version+1)
 				return err
 			})
 		})
@@ -193,37 +168,25 @@ func BenchmarkAppendBatch(b *testing.B) {
 		for i := range batches {
 			batches[i] = batch(i)
 		}
-		cols := []string{"event_id", "stream", "version", "type", "schema_version", "occurred_at",
-			"principal", "correlation_id", "causation_id", "data", "personal", "personal_subject"}
 		b.ResetTimer()
 		for i := range b.N {
 			var rows [][]any
 			for _, p := range batches[i] {
 				for v, r := range p.Records {
-					rows = append(rows, plainCopyRow(r, p.Stream, int64(v+1)))
+					row, err := postgres.BaselineRow(r, p.Stream, int64(v+1))
+					if err != nil {
+						b.Fatal(err)
+					}
+					rows = append(rows, row)
 				}
 			}
-			if _, err := pool.CopyFrom(b.Context(), pgx.Identifier{"plain_events"}, cols, pgx.CopyFromRows(rows)); err != nil {
+			if err := postgres.CopyBaseline(b.Context(), pool, rows); err != nil {
 				b.Fatal(err)
 			}
 		}
 		b.StopTimer()
 		reportRows(b, 100*b.N)
 	})
-}
-
-func plainCopyRow(r domain.Record, stream domain.StreamID, version int64) []any {
-	var id, corr, caus pgtype.UUID
-	for _, u := range []struct {
-		dst *pgtype.UUID
-		s   domain.EventID
-	}{{&id, r.ID}, {&corr, r.CorrelationID}, {&caus, r.CausationID}} {
-		if err := u.dst.Scan(string(u.s)); err != nil {
-			panic(err)
-		}
-	}
-	return []any{id, string(stream), version, r.Type, int32(r.SchemaVersion), r.OccurredAt,
-		r.Principal.String(), corr, caus, []byte(r.Data), []byte(nil), pgtype.Text{}}
 }
 
 const readRows = 50_000

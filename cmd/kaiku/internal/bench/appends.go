@@ -5,8 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgtype"
-
+	"github.com/kaiku/kaiku/adapters/postgres"
 	"github.com/kaiku/kaiku/domain"
 )
 
@@ -40,9 +39,7 @@ func (r *run) appends(ctx context.Context) error {
 			k1, e1, _, err := workers(ctx, w, budget{k0, 2 * half.max}, func(ctx context.Context, k, i int) error {
 				defer p.Add(1)
 				rec := benchRecord(i)
-				_, err := r.pool.Exec(ctx, plainInsert, string(rec.ID), fmt.Sprintf("bench-plain-%d-%d", w, k), int64(round*half.n+i), rec.Type,
-					int32(rec.SchemaVersion), rec.OccurredAt, rec.Principal.String(), string(rec.CorrelationID), nil, []byte(rec.Data), nil, pgtype.Text{})
-				return err
+				return postgres.InsertBaseline(ctx, r.pool, rec, domain.StreamID(fmt.Sprintf("bench-plain-%d-%d", w, k)), int64(round*half.n+i))
 			})
 			if err != nil {
 				return fmt.Errorf("INSERT baseline with %d writers: %w", w, err)

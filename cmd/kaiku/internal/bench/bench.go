@@ -124,7 +124,7 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 	if _, err := postgres.Migrate(ctx, pool, nil); err != nil {
 		return nil, fmt.Errorf("migrate the benchmark database: %w", err)
 	}
-	if _, err := pool.Exec(ctx, plainTable); err != nil {
+	if _, err := pool.Exec(ctx, postgres.BaselineDDL); err != nil {
 		return nil, fmt.Errorf("create the baseline table: %w", err)
 	}
 	store := postgres.NewStore(pool)

@@ -15,8 +15,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/kaiku/kaiku/adapters/httpapi"
@@ -32,31 +30,6 @@ import (
 	"github.com/kaiku/kaiku/projections/network"
 	"github.com/kaiku/kaiku/projections/stats"
 )
-
-// plainTable is the baseline: the events table's columns with only a
-// primary key (as in adapters/postgres's benchmarks).
-const plainTable = `CREATE TABLE plain_events (
-    position         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    event_id         uuid        NOT NULL,
-    stream           text        NOT NULL,
-    version          bigint      NOT NULL,
-    type             text        NOT NULL,
-    schema_version   int         NOT NULL,
-    occurred_at      timestamptz NOT NULL,
-    recorded_at      timestamptz NOT NULL DEFAULT now(),
-    principal        text        NOT NULL,
-    correlation_id   uuid,
-    causation_id     uuid,
-    data             json        NOT NULL,
-    personal         json,
-    personal_subject text)`
-
-const plainInsert = `INSERT INTO plain_events (event_id, stream, version, type, schema_version, occurred_at,
-	principal, correlation_id, causation_id, data, personal, personal_subject)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`
-
-var plainColumns = []string{"event_id", "stream", "version", "type", "schema_version", "occurred_at",
-	"principal", "correlation_id", "causation_id", "data", "personal", "personal_subject"}
 
 // use is a use the dataset recorded, valid to record again (same card,
 // venue and date) through the API.
@@ -154,7 +127,7 @@ func (r *run) importLog(ctx context.Context) error {
 		var rows [][]any
 		for _, part := range b {
 			for _, rec := range part.Records {
-				row, err := copyRow(rec)
+				row, err := postgres.BaselineRow(rec, rec.Stream, int64(rec.Version))
 				if err != nil {
 					return err
 				}
@@ -162,7 +135,7 @@ func (r *run) importLog(ctx context.Context) error {
 			}
 		}
 		t0 = time.Now()
-		if _, err := r.pool.CopyFrom(ctx, pgx.Identifier{"plain_events"}, plainColumns, pgx.CopyFromRows(rows)); err != nil {
+		if err := postgres.CopyBaseline(ctx, r.pool, rows); err != nil {
 			return fmt.Errorf("copy baseline: %w", err)
 		}
 		copyEl += time.Since(t0)
@@ -178,26 +151,6 @@ func (r *run) importLog(ctx context.Context) error {
 	runtime.GC()
 	debug.FreeOSMemory()
 	return nil
-}
-
-func copyRow(r domain.Record) ([]any, error) {
-	var id, corr, caus pgtype.UUID
-	if err := id.Scan(string(r.ID)); err != nil {
-		return nil, err
-	}
-	for _, u := range []struct {
-		dst *pgtype.UUID
-		s   domain.EventID
-	}{{&corr, r.CorrelationID}, {&caus, r.CausationID}} {
-		if u.s != "" {
-			if err := u.dst.Scan(string(u.s)); err != nil {
-				return nil, err
-			}
-		}
-	}
-	subj := pgtype.Text{String: r.Subject, Valid: r.Subject != ""}
-	return []any{id, string(r.Stream), int64(r.Version), r.Type, int32(r.SchemaVersion), r.OccurredAt,
-		r.Principal.String(), corr, caus, []byte(r.Data), []byte(r.Personal), subj}, nil
 }
 
 func (r *run) rebuild(ctx context.Context) error {

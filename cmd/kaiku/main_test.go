@@ -61,3 +61,15 @@ func TestMigrateNamesTheFixWhenPostgresIsDown(t *testing.T) {
 		t.Fatalf("exit %d, stderr:\n%s", code, errOut)
 	}
 }
+
+func TestSeedIfEmptySeedsOnceAndThenLeavesTheLogAlone(t *testing.T) {
+	t.Parallel()
+	envs := map[string]string{"DATABASE_URL": pgtest.NewDatabase(t)}
+	if code, _, errOut := runCLI(t, envs, "seed", "--if-empty", "--scale", "0.002"); code != 0 || strings.Contains(errOut, "nothing to do") {
+		t.Fatalf("first seed: exit %d\n%s", code, errOut)
+	}
+	code, out, errOut := runCLI(t, envs, "seed", "--if-empty", "--scale", "0.002")
+	if code != 0 || !strings.Contains(errOut, "nothing to do") || strings.Contains(out, "seeded") {
+		t.Fatalf("second seed: exit %d\n%s\n%s", code, out, errOut)
+	}
+}

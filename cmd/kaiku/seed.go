@@ -37,12 +37,18 @@ and their uses from 2015 to today. Scale 1 is Finland after ten years
 	if _, err := postgres.Migrate(ctx, pool, nil); err != nil {
 		return err
 	}
+	store, closeStore, err := cfg.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
 	if *ifEmpty {
-		var any bool
-		if err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM events)`).Scan(&any); err != nil {
-			return err
+		// Asked of the configured store, which may not be PostgreSQL.
+		recs, err := store.ReadAll(ctx, 0, 1)
+		if err != nil {
+			return fmt.Errorf("read the log: %w", err)
 		}
-		if any {
+		if len(recs) > 0 {
 			fmt.Fprintln(e.stderr, "seed: the log already holds events; nothing to do")
 			return nil
 		}
@@ -57,11 +63,6 @@ and their uses from 2015 to today. Scale 1 is Finland after ten years
 	if err != nil {
 		return err
 	}
-	store, closeStore, err := cfg.openStore(ctx)
-	if err != nil {
-		return err
-	}
-	defer closeStore()
 	h := command.New(store, command.WithCache(time.Second))
 	p := newProgress(e.stderr, "seed", int64(tot.Commands))
 	if _, err := dataset.Generate(dc, func(c dataset.Command) error {

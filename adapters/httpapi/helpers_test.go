@@ -61,11 +61,19 @@ type answer struct {
 
 func (e *env) do(t *testing.T, method, path, key, body string, headers ...string) answer {
 	t.Helper()
+	return send(t, method, e.url+path, key, body, headers...)
+}
+
+// send sends body (a JSON string, or "" for none) to url with key as the
+// bearer token ("" for none) and optional header pairs, and reads the
+// answer, decoding a problem body.
+func send(t testing.TB, method, url, key, body string, headers ...string) answer {
+	t.Helper()
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
 	}
-	req, err := http.NewRequest(method, e.url+path, rd)
+	req, err := http.NewRequest(method, url, rd)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,10 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -240,36 +238,11 @@ func (a *api) recorded() []exchange {
 // principal sends no key) with optional header pairs.
 func (a *api) call(t testing.TB, p domain.Principal, method, path, body string, headers ...string) answer {
 	t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, a.url+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
+	key := ""
 	if p.Role != "" {
-		req.Header.Set("Authorization", "Bearer "+a.keys[p])
+		key = a.keys[p]
 	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ans := answer{status: resp.StatusCode, header: resp.Header, body: string(b)}
-	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/problem+json") {
-		if err := json.Unmarshal(b, &ans.prob); err != nil {
-			t.Fatalf("problem body %q: %v", b, err)
-		}
-	}
-	return ans
+	return send(t, method, a.url+path, key, body, headers...)
 }
 
 // must sends the request and fails the test unless it answers want.

@@ -220,71 +220,7 @@ func newPortFixture(t *testing.T, key []byte) auditFixture {
 
 func TestPortVerifierFindsTheFirstTamperedPositionAsVerifyDoes(t *testing.T) {
 	t.Parallel()
-	key := []byte("KAIKU_SEAL_KEY for tests")
-	cases := []struct {
-		name   string
-		key    []byte
-		tamper func(t *testing.T, f auditFixture)
-		want   func(f auditFixture) domain.Position
-		kind   audit.Kind
-	}{
-		{"updating an event's data is caught at that event", nil, func(t *testing.T, f auditFixture) {
-			f.exec(t, `UPDATE events SET data = '{"n": 3, "note": "forged"}' WHERE position = $1`, f.pos[3])
-		}, func(f auditFixture) domain.Position { return f.pos[3] }, audit.KindChanged},
-		{"updating an unsealed event's data is caught at that event", nil, func(t *testing.T, f auditFixture) {
-			f.exec(t, `UPDATE events SET data = '{"n": 13, "note": "forged"}' WHERE position = $1`, f.pos[13])
-		}, func(f auditFixture) domain.Position { return f.pos[13] }, audit.KindChanged},
-		{"updating an event's personal data is caught at that event", nil, func(t *testing.T, f auditFixture) {
-			f.exec(t, `UPDATE events SET personal = '{"name":"Someone Else"}' WHERE position = $1`, f.pos[6])
-		}, func(f auditFixture) domain.Position { return f.pos[6] }, audit.KindChanged},
-		{"erasing personal data without keeping its digest is caught at that event", nil, func(t *testing.T, f auditFixture) {
-			f.exec(t, `UPDATE events SET personal = NULL WHERE position = $1`, f.pos[9])
-		}, func(f auditFixture) domain.Position { return f.pos[9] }, audit.KindChanged},
-		{"changing personal data behind its kept true digest is caught at that event", nil, func(t *testing.T, f auditFixture) {
-			f.exec(t, `INSERT INTO personal_digests (position, digest)
-				SELECT position, sha256(convert_to(personal::text, 'UTF8')) FROM events WHERE position = $1`, f.pos[3])
-			f.exec(t, `UPDATE events SET personal = '{"name":"Someone Else"}' WHERE position = $1`, f.pos[3])
-		}, func(f auditFixture) domain.Position { return f.pos[3] }, audit.KindChanged},
-		{"deleting an event is caught at its position", nil, func(t *testing.T, f auditFixture) {
-			f.exec(t, `DELETE FROM events WHERE position = $1`, f.pos[4])
-		}, func(f auditFixture) domain.Position { return f.pos[4] }, audit.KindMissing},
-		{"deleting the first event is caught at its position", nil, func(t *testing.T, f auditFixture) {
-			f.exec(t, `DELETE FROM events WHERE position = $1`, f.pos[0])
-		}, func(f auditFixture) domain.Position { return f.pos[0] }, audit.KindMissing},
-		{"deleting an event and its chain row is caught at its position", nil, func(t *testing.T, f auditFixture) {
-			f.exec(t, `DELETE FROM events WHERE position = $1`, f.pos[4])
-			f.exec(t, `DELETE FROM event_chain WHERE position = $1`, f.pos[4])
-		}, func(f auditFixture) domain.Position { return f.pos[4] }, audit.KindMissing},
-		{"deleting a chain row is caught at its event", nil, func(t *testing.T, f auditFixture) {
-			f.exec(t, `DELETE FROM event_chain WHERE position = $1`, f.pos[7])
-		}, func(f auditFixture) domain.Position { return f.pos[7] }, audit.KindChainMissing},
-		{"inserting a forged event between two positions is caught at it", nil, func(t *testing.T, f auditFixture) {
-			f.forge(t, f.pos[4], f.pos[4]+1)
-		}, func(f auditFixture) domain.Position { return f.pos[4] + 1 }, audit.KindInserted},
-		{"swapping two events' positions is caught at the first", nil, func(t *testing.T, f auditFixture) {
-			f.exec(t, `UPDATE events SET position = -1 WHERE position = $1`, f.pos[2])
-			f.exec(t, `UPDATE events SET position = $1 WHERE position = $2`, f.pos[2], f.pos[6])
-			f.exec(t, `UPDATE events SET position = $1 WHERE position = -1`, f.pos[6])
-		}, func(f auditFixture) domain.Position { return f.pos[2] }, audit.KindReordered},
-		{"swapping two neighbouring events is caught at the first", nil, func(t *testing.T, f auditFixture) {
-			f.exec(t, `UPDATE events SET position = -1 WHERE position = $1`, f.pos[9])
-			f.exec(t, `UPDATE events SET position = $1 WHERE position = $2`, f.pos[9], f.pos[10])
-			f.exec(t, `UPDATE events SET position = $1 WHERE position = -1`, f.pos[10])
-		}, func(f auditFixture) domain.Position { return f.pos[9] }, audit.KindReordered},
-		{"changing a seal is caught at the first event it covers", nil, func(t *testing.T, f auditFixture) {
-			f.exec(t, `UPDATE seals SET event_count = event_count + 1 WHERE seq = 2`)
-		}, func(f auditFixture) domain.Position { return f.pos[8] }, audit.KindSeal},
-		{"rewriting the chain after changing an event is caught by the seal covering it", nil, func(t *testing.T, f auditFixture) {
-			f.exec(t, `UPDATE events SET data = '{"n": 9, "note": "forged"}' WHERE position = $1`, f.pos[9])
-			f.rewriteChain(t, 0)
-		}, func(f auditFixture) domain.Position { return f.pos[8] }, audit.KindSeal},
-		{"rewriting the chain and a keyed seal without the key is caught by that seal", key, func(t *testing.T, f auditFixture) {
-			f.exec(t, `UPDATE events SET data = '{"n": 9, "note": "forged"}' WHERE position = $1`, f.pos[9])
-			f.rewriteChain(t, 0)
-			f.rewriteSeal(t, 2, []byte("guessed key"), true)
-		}, func(f auditFixture) domain.Position { return f.pos[8] }, audit.KindSeal},
-	}
-	for _, tc := range cases {
+	for _, tc := range tamperCases() {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			f := newPortFixture(t, tc.key)

@@ -121,16 +121,21 @@ func (f auditFixture) forge(t *testing.T, src, at domain.Position) {
 		FROM events WHERE position = $1`, src, at)
 }
 
-func TestVerifyFindsTheFirstTamperedPosition(t *testing.T) {
-	t.Parallel()
+// tamperCase is one tampering done with plain SQL and where verification
+// must catch it: the first bad position and its kind.
+type tamperCase struct {
+	name   string
+	key    []byte
+	tamper func(t *testing.T, f auditFixture)
+	want   func(f auditFixture) domain.Position
+	kind   audit.Kind
+}
+
+// tamperCases are the tamperings both verifiers (SQL and port) must catch,
+// on a fixture as newAuditFixture describes it.
+func tamperCases() []tamperCase {
 	key := []byte("KAIKU_SEAL_KEY for tests")
-	cases := []struct {
-		name   string
-		key    []byte
-		tamper func(t *testing.T, f auditFixture)
-		want   func(f auditFixture) domain.Position
-		kind   audit.Kind
-	}{
+	return []tamperCase{
 		{"updating an event's data is caught at that event", nil, func(t *testing.T, f auditFixture) {
 			f.exec(t, `UPDATE events SET data = '{"n": 3, "note": "forged"}' WHERE position = $1`, f.pos[3])
 		}, func(f auditFixture) domain.Position { return f.pos[3] }, audit.KindChanged},
@@ -214,8 +219,28 @@ func TestVerifyFindsTheFirstTamperedPosition(t *testing.T) {
 			f.rewriteSeal(t, 1, nil, false)
 			f.rewriteSeal(t, 2, nil, false)
 		}, func(f auditFixture) domain.Position { return f.pos[0] }, audit.KindSeal},
+		{"updating an unsealed event's data is caught at that event", nil, func(t *testing.T, f auditFixture) {
+			f.exec(t, `UPDATE events SET data = '{"n": 13, "note": "forged"}' WHERE position = $1`, f.pos[13])
+		}, func(f auditFixture) domain.Position { return f.pos[13] }, audit.KindChanged},
+		{"changing personal data behind its kept true digest is caught at that event", nil, func(t *testing.T, f auditFixture) {
+			f.exec(t, `INSERT INTO personal_digests (position, digest)
+				SELECT position, sha256(convert_to(personal::text, 'UTF8')) FROM events WHERE position = $1`, f.pos[3])
+			f.exec(t, `UPDATE events SET personal = '{"name":"Someone Else"}' WHERE position = $1`, f.pos[3])
+		}, func(f auditFixture) domain.Position { return f.pos[3] }, audit.KindChanged},
+		{"deleting the first event is caught at its position", nil, func(t *testing.T, f auditFixture) {
+			f.exec(t, `DELETE FROM events WHERE position = $1`, f.pos[0])
+		}, func(f auditFixture) domain.Position { return f.pos[0] }, audit.KindMissing},
+		{"swapping two neighbouring events is caught at the first", nil, func(t *testing.T, f auditFixture) {
+			f.exec(t, `UPDATE events SET position = -1 WHERE position = $1`, f.pos[9])
+			f.exec(t, `UPDATE events SET position = $1 WHERE position = $2`, f.pos[9], f.pos[10])
+			f.exec(t, `UPDATE events SET position = $1 WHERE position = -1`, f.pos[10])
+		}, func(f auditFixture) domain.Position { return f.pos[9] }, audit.KindReordered},
 	}
-	for _, tc := range cases {
+}
+
+func TestVerifyFindsTheFirstTamperedPosition(t *testing.T) {
+	t.Parallel()
+	for _, tc := range tamperCases() {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			f := newAuditFixture(t, tc.key)

@@ -44,17 +44,35 @@ type FenceHolder struct {
 	OpenFor time.Duration
 }
 
-func (h FenceHolder) String() string {
-	if h.Prepared != "" {
-		return fmt.Sprintf("prepared transaction %q in database %s, prepared %s ago (COMMIT PREPARED or ROLLBACK PREPARED it)",
-			h.Prepared, h.Database, h.OpenFor.Round(time.Second))
+// String describes the hold for an operator: how long and how many events
+// the fence holds back, and everything PostgreSQL shows of the holder.
+func (f Fence) String() string {
+	return f.describe(true)
+}
+
+// Summary is String naming the holder only by pid, application_name and
+// how long its transaction has been open, for a public page (/readyz).
+func (f Fence) Summary() string {
+	return f.describe(false)
+}
+
+func (f Fence) describe(full bool) string {
+	held := fmt.Sprintf("readers held back %s (%d events)", roundDuration(f.HeldFor), f.HeldEvents)
+	switch h := f.Holder; {
+	case f.HeldEvents == 0:
+		return "readers not held back"
+	case h == nil:
+		return held + " by a transaction PostgreSQL does not show to this database user (grant it pg_read_all_stats)"
+	case h.Prepared != "":
+		return fmt.Sprintf("%s by prepared transaction %q, prepared %s ago (COMMIT PREPARED or ROLLBACK PREPARED it)",
+			held, h.Prepared, roundDuration(h.OpenFor))
+	case full:
+		return fmt.Sprintf("%s by backend pid %d (application_name %q, database %s, user %s, %s), its transaction open %s",
+			held, h.PID, h.Application, h.Database, h.User, h.State, roundDuration(h.OpenFor))
+	default:
+		return fmt.Sprintf("%s by backend pid %d (application_name %q), its transaction open %s",
+			held, h.PID, h.Application, roundDuration(h.OpenFor))
 	}
-	app := h.Application
-	if app == "" {
-		app = "no application_name"
-	}
-	return fmt.Sprintf("backend pid %d (%s, database %s, user %s, %s), its transaction open %s",
-		h.PID, app, h.Database, h.User, h.State, h.OpenFor.Round(time.Second))
 }
 
 // fenceStatusSQL reads the fence and what it holds back from one snapshot.
@@ -102,6 +120,14 @@ func ReadFence(ctx context.Context, q Querier) (Fence, error) {
 		f.Holder = &FenceHolder{Prepared: *gid, Database: pdb, OpenFor: seconds(popen)}
 	}
 	return f, nil
+}
+
+// roundDuration rounds d for a reader: to the second from 10 s on.
+func roundDuration(d time.Duration) time.Duration {
+	if d >= 10*time.Second {
+		return d.Round(time.Second)
+	}
+	return d.Round(10 * time.Millisecond)
 }
 
 func seconds(s float64) time.Duration { return time.Duration(max(0, s) * float64(time.Second)) }

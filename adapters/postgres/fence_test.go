@@ -107,8 +107,11 @@ func TestFenceNamesTheTransactionHoldingItBack(t *testing.T) {
 		h.Database != "postgres" || h.User != "postgres" || h.OpenFor < 50*time.Millisecond {
 		t.Fatalf("holder %+v; want pid %d, forgotten-begin, idle in transaction, open >= 50ms", h, pid)
 	}
-	if s := h.String(); !strings.Contains(s, "forgotten-begin") || !strings.Contains(s, "pid") {
-		t.Fatalf("holder reads %q", s)
+	if s, want := f.String(), fmt.Sprintf(`(3 events) by backend pid %d (application_name "forgotten-begin", database postgres, user postgres, idle in transaction), its transaction open`, pid); !strings.Contains(s, want) {
+		t.Fatalf("the fence reads %q; want it to contain %q", s, want)
+	}
+	if s, want := f.Summary(), fmt.Sprintf(`(3 events) by backend pid %d (application_name "forgotten-begin"), its transaction open`, pid); !strings.Contains(s, want) {
+		t.Fatalf("the fence's summary reads %q; want it to contain %q", s, want)
 	}
 	if got := gauges(); got != "events=3 seconds=>0" {
 		t.Fatalf("metrics while held: %s", got)

@@ -140,7 +140,9 @@ func (g *gen) command() genCommand {
 		func() genCommand {
 			return genCommand{issuer, "POST", "/v1/cards/" + card + "/cancellation", `{"on":` + g.date() + `,"reason":` + g.code("moved_away", "other") + g.extra() + `}`}
 		},
-		func() genCommand { return genCommand{issuer, "POST", "/v1/cards/" + card + "/renewal", `{"on":` + g.date() + `}`} },
+		func() genCommand {
+			return genCommand{issuer, "POST", "/v1/cards/" + card + "/renewal", `{"on":` + g.date() + `}`}
+		},
 		func() genCommand {
 			return genCommand{issuer, "POST", "/v1/cards/" + card + "/replacement", `{"newCardId":"` + g.cardID() + `","on":` + g.date() + `}`}
 		},

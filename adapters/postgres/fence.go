@@ -90,6 +90,7 @@ SELECT f.position, coalesce((SELECT max(position) FROM events), 0), held.n,
 FROM f CROSS JOIN held
 LEFT JOIN pg_stat_activity a ON held.n > 0 AND a.backend_xid = xid(f.xmin)
 LEFT JOIN pg_prepared_xacts p ON held.n > 0 AND p.transaction = xid(f.xmin)
+ORDER BY a.leader_pid IS NOT NULL -- a parallel query's leader, not its workers
 LIMIT 1`
 
 // ReadFence returns the log's fence now, with the transaction holding it
@@ -185,12 +186,18 @@ func (c *FenceCollector) Collect(ch chan<- prometheus.Metric) {
 const IdleInTransactionTimeout = time.Minute
 
 // ConfigureSessions bounds how long Kaiku's sessions may sit idle inside
-// a transaction (IdleInTransactionTimeout), unless the connection string
-// already sets idle_in_transaction_session_timeout.
+// a transaction (IdleInTransactionTimeout) and names them "kaiku" in
+// pg_stat_activity (so a fence report says when Kaiku itself holds the
+// fence), each unless the connection string already sets
+// idle_in_transaction_session_timeout or application_name.
 func ConfigureSessions(cfg *pgxpool.Config) {
-	const key = "idle_in_transaction_session_timeout"
-	if _, set := cfg.ConnConfig.RuntimeParams[key]; !set {
-		cfg.ConnConfig.RuntimeParams[key] = fmt.Sprint(IdleInTransactionTimeout.Milliseconds())
+	for key, v := range map[string]string{
+		"idle_in_transaction_session_timeout": fmt.Sprint(IdleInTransactionTimeout.Milliseconds()),
+		"application_name":                    "kaiku",
+	} {
+		if _, set := cfg.ConnConfig.RuntimeParams[key]; !set {
+			cfg.ConnConfig.RuntimeParams[key] = v
+		}
 	}
 }
 

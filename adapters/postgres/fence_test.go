@@ -141,8 +141,8 @@ func TestFenceNamesTheTransactionHoldingItBack(t *testing.T) {
 func TestConfigureSessionsBoundsIdleTransactions(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct{ query, want string }{
-		{"", "1min"},
-		{"&idle_in_transaction_session_timeout=5000", "5s"},
+		{"", "1min kaiku"},
+		{"&idle_in_transaction_session_timeout=5000&application_name=ops", "5s ops"},
 	} {
 		cfg, err := pgxpool.ParseConfig(pgtest.NewDatabase(t) + tc.query)
 		if err != nil {
@@ -154,10 +154,10 @@ func TestConfigureSessionsBoundsIdleTransactions(t *testing.T) {
 			t.Fatal(err)
 		}
 		var got string
-		err = pool.QueryRow(t.Context(), `SHOW idle_in_transaction_session_timeout`).Scan(&got)
+		err = pool.QueryRow(t.Context(), `SELECT current_setting('idle_in_transaction_session_timeout') || ' ' || current_setting('application_name')`).Scan(&got)
 		pool.Close()
 		if err != nil || got != tc.want {
-			t.Errorf("with %q: idle_in_transaction_session_timeout = %q, %v; want %s", tc.query, got, err, tc.want)
+			t.Errorf("with %q: idle_in_transaction_session_timeout and application_name = %q, %v; want %s", tc.query, got, err, tc.want)
 		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/kaiku/kaiku/domain"
 	"github.com/kaiku/kaiku/domain/agreement"
 	"github.com/kaiku/kaiku/domain/audit"
+	"github.com/kaiku/kaiku/domain/disclosure"
 	"github.com/kaiku/kaiku/domain/guideline"
 	"github.com/kaiku/kaiku/domain/locality"
 	"github.com/kaiku/kaiku/domain/partner"
@@ -26,7 +27,9 @@ import (
 )
 
 // Statistics is GET /v1/statistics: a breakdown and what it was asked.
-// Suppressed tells that small cells are hidden (every role but national).
+// Suppressed tells that package disclosure's small-cell policy applies
+// (every role but national): one ended calendar year, no asOf or rules,
+// small cells and the cells that would give them away hidden.
 type Statistics struct {
 	Locality   locality.ID `json:"locality,omitempty"`
 	From       domain.Date `json:"from"`
@@ -237,6 +240,16 @@ func (d Deps) statistics(w http.ResponseWriter, r *http.Request) error {
 	if rules != "" && !asOf.IsZero() {
 		return domain.Invalidf("invalid_combination", "asOf", "rules and asOf cannot be combined: a restated view is built from the whole log")
 	}
+	suppress := disclosure.Applies(p.Role)
+	if suppress {
+		if err := disclosure.CheckQuery(disclosure.Query{AsOf: !asOf.IsZero(), Rules: rules != "",
+			WholeNetwork: loc == "", ByLocality: g == stats.ByLocality}); err != nil {
+			return err
+		}
+		if _, err := disclosure.Period(from, to, domain.DateOf(d.today())); err != nil {
+			return err
+		}
+	}
 	var sq *stats.Queries
 	switch {
 	case rules != "":
@@ -259,10 +272,17 @@ func (d Deps) statistics(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	suppress := p.Role != domain.RoleNational
-	rows, err := sq.Breakdown(ctx, stats.Filter{Locality: loc, From: from, To: to, GroupBy: g, Suppress: suppress})
+	rows, err := sq.Breakdown(ctx, stats.Filter{Locality: loc, From: from, To: to, GroupBy: g})
 	if err != nil {
 		return err
+	}
+	if suppress {
+		threshold, err := sq.Threshold(ctx, to.Year())
+		if err != nil {
+			return err
+		}
+		policy, _ := disclosure.For(p.Role, threshold)
+		stats.Suppress(rows, g, policy)
 	}
 	out := Statistics{Locality: loc, From: from, To: to, GroupBy: string(g), Rules: rules, Suppressed: suppress, Rows: nonNil(rows)}
 	if !asOf.IsZero() {
@@ -276,19 +296,29 @@ func (d Deps) national(w http.ResponseWriter, r *http.Request) error {
 	if err != nil || year < 1900 || year > 9999 {
 		return domain.Invalidf("invalid_year", "year", "year must be a four-digit year, not %q", chi.URLParam(r, "year"))
 	}
-	sq, err := d.Views.Stats(r.Context())
+	ctx, role := r.Context(), principal(r).Role
+	sq, err := d.Views.Stats(ctx)
 	if err != nil {
 		return err
 	}
-	t, err := sq.National(r.Context(), year)
+	if !disclosure.Applies(role) {
+		t, err := sq.National(ctx, year)
+		if err != nil {
+			return err
+		}
+		return WriteJSON(w, http.StatusOK, stats.Published(t))
+	}
+	if err := disclosure.YearEnded(year, domain.DateOf(d.today())); err != nil {
+		return err
+	}
+	threshold, err := sq.Threshold(ctx, year)
 	if err != nil {
 		return err
 	}
-	if t.AdultUsesByCategory == nil {
-		t.AdultUsesByCategory = map[string]int64{}
-	}
-	if t.ChildTicketsByCategory == nil {
-		t.ChildTicketsByCategory = map[string]int64{}
+	policy, _ := disclosure.For(role, threshold)
+	t, err := sq.DisclosedNational(ctx, year, policy)
+	if err != nil {
+		return err
 	}
 	return WriteJSON(w, http.StatusOK, t)
 }

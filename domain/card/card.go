@@ -58,7 +58,7 @@ var (
 	ErrAlreadyCancelled    = &domain.Violation{Code: "card_already_cancelled", Message: "the card was already cancelled"}
 	ErrReplaced            = &domain.Violation{Code: "card_replaced", Message: "the card was replaced by a new card"}
 	ErrExpired             = &domain.Violation{Code: "card_expired", Message: "the card has expired"}
-	ErrActiveAfter         = &domain.Violation{Code: "card_active_after", Message: "the card was used, renewed or corrected after that date"}
+	ErrActiveAfter         = &domain.Violation{Code: "card_active_after", Message: "the card was used or renewed after that date"}
 	ErrRenewalByOther      = &domain.Violation{Code: "renewal_by_other_issuer", Message: "a card is renewed only at the issuing unit"}
 	ErrUsedBeforeIssue     = &domain.Violation{Code: "used_before_issue", Message: "the use is dated before the card was issued"}
 	ErrTooManyChildTickets = &domain.Violation{Code: "too_many_child_tickets", Message: "more children's tickets than the card's registered minor children"}
@@ -98,7 +98,7 @@ type Card struct {
 	replacedBy  ID
 	replacedOn  domain.Date
 	cancelledOn domain.Date
-	changedOn   domain.Date // the latest renewal or correction
+	renewedOn   domain.Date // the latest renewal
 	uses        map[UseID]*UseState
 	useOrder    []UseID
 	changes     []domain.Event
@@ -363,7 +363,7 @@ func (c *Card) endable(on domain.Date) error {
 	case !c.replacedOn.IsZero():
 		return domain.Violationf(ErrReplaced.Code, "card %s was replaced by %s on %s; act on the new card", c.id, c.replacedBy, c.replacedOn)
 	}
-	last, what := c.changedOn, "renewed or corrected"
+	last, what := c.renewedOn, "renewed"
 	for _, u := range c.uses {
 		if !u.Cancelled && u.UsedOn.After(last) {
 			last, what = u.UsedOn, "used (use "+string(u.Use)+")"
@@ -400,11 +400,10 @@ func (c *Card) apply(e domain.Event) {
 		c.periods = append(c.periods, period{e.IssuedOn, e.ValidUntil})
 	case Renewed:
 		c.periods = append(c.periods, period{e.On, e.ValidUntil})
-		c.changedOn = domain.MaxDate(c.changedOn, e.On)
+		c.renewedOn = domain.MaxDate(c.renewedOn, e.On)
 	case Replaced:
 		c.replacedBy, c.replacedOn = e.NewCard, e.On
 	case DetailsCorrected:
-		c.changedOn = domain.MaxDate(c.changedOn, e.On)
 		if e.MinorChildren != nil {
 			c.holder.MinorChildren = *e.MinorChildren
 		}

@@ -15,6 +15,9 @@ import (
 // ProblemTypeBase prefixes a problem's code to form its type URI.
 const ProblemTypeBase = "https://kaiku.fi/problems/"
 
+// RetryAfterSeconds is the Retry-After a 503 answers with.
+const RetryAfterSeconds = "5"
+
 // Problem is an RFC 9457 problem detail with Kaiku's machine-readable code.
 type Problem struct {
 	Type          string       `json:"type"`
@@ -62,6 +65,7 @@ func problem(status int, code, title, detail string) Problem {
 //	*http.MaxBytesError              413 body_too_large
 //	*domain.Violation                422 with its code
 //	idempotency key reused           422 idempotency_key_reused
+//	PostgreSQL unreachable           503 unavailable, Retry-After (postgres.Unavailable)
 //	anything else                    500 internal (detail withheld)
 func ProblemFor(err error) Problem {
 	var (
@@ -117,6 +121,9 @@ func ProblemFor(err error) Problem {
 			"this Idempotency-Key was first sent with a different request; use a new key for a new request")
 	case errors.As(err, &violation):
 		return problem(http.StatusUnprocessableEntity, violation.Code, "Rule violated", violation.Message)
+	case postgres.Unavailable(err):
+		return problem(http.StatusServiceUnavailable, "unavailable", "Service unavailable",
+			"the database cannot be reached right now; retry after "+RetryAfterSeconds+" seconds (with the same Idempotency-Key a command is never applied twice)")
 	}
 	return problem(http.StatusInternalServerError, "internal", "Internal error",
 		"something went wrong on our side; quote the correlation id when reporting it")
@@ -135,6 +142,9 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if p.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="kaiku"`)
+	}
+	if p.Status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", RetryAfterSeconds)
 	}
 	writeProblem(w, p)
 }

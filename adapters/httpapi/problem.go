@@ -63,6 +63,7 @@ func problem(status int, code, title, detail string) Problem {
 //	domain.ErrConflict               409 version_conflict
 //	idempotency in progress          409 idempotency_in_progress
 //	*http.MaxBytesError              413 body_too_large
+//	a body not application/json      415 unsupported_media_type
 //	*domain.Violation                422 with its code
 //	idempotency key reused           422 idempotency_key_reused
 //	PostgreSQL unreachable           503 unavailable, Retry-After (postgres.Unavailable)
@@ -120,7 +121,11 @@ func ProblemFor(err error) Problem {
 		return problem(http.StatusUnprocessableEntity, "idempotency_key_reused", "Idempotency key reused",
 			"this Idempotency-Key was first sent with a different request; use a new key for a new request")
 	case errors.As(err, &violation):
-		return problem(http.StatusUnprocessableEntity, violation.Code, "Rule violated", violation.Message)
+		p := problem(http.StatusUnprocessableEntity, violation.Code, "Rule violated", violation.Message)
+		p.Field = violation.Field
+		return p
+	case errors.Is(err, errUnsupportedMediaType):
+		return problem(http.StatusUnsupportedMediaType, "unsupported_media_type", "Unsupported media type", err.Error())
 	case postgres.Unavailable(err):
 		return problem(http.StatusServiceUnavailable, "unavailable", "Service unavailable",
 			"the database cannot be reached right now; retry after "+RetryAfterSeconds+" seconds (with the same Idempotency-Key a command is never applied twice)")

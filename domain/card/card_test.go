@@ -160,12 +160,12 @@ func TestLifecycle(t *testing.T) {
 				return c.Correct(card.DetailsCorrected{On: d("2024-07-01"), MinorChildren: ptr(3)})
 			}, wantCode: "card_cancelled"},
 		{name: "a card is cancelled", given: []domain.Event{issued()},
-			when: func(c *card.Card) error { return c.Cancel(d("2024-06-01"), "lost and not replaced") },
-			want: []domain.Event{card.Cancelled{On: d("2024-06-01"), Reason: "lost and not replaced"}}},
+			when: func(c *card.Card) error { return c.Cancel(d("2024-06-01"), "holder_request", domain.Person{}) },
+			want: []domain.Event{card.Cancelled{On: d("2024-06-01"), Reason: "holder_request"}}},
 		{name: "a card cannot be cancelled twice", given: cancelled,
-			when: func(c *card.Card) error { return c.Cancel(d("2024-07-01"), "") }, wantCode: "card_already_cancelled"},
+			when: func(c *card.Card) error { return c.Cancel(d("2024-07-01"), "", domain.Person{}) }, wantCode: "card_already_cancelled"},
 		{name: "an unregistered card cannot be cancelled",
-			when: func(c *card.Card) error { return c.Cancel(d("2024-07-01"), "") }, wantCode: "card_not_registered"},
+			when: func(c *card.Card) error { return c.Cancel(d("2024-07-01"), "", domain.Person{}) }, wantCode: "card_not_registered"},
 	})
 }
 
@@ -180,22 +180,22 @@ func TestEndsJudgeTheWholeHistory(t *testing.T) {
 	}
 	usedInJuly := []domain.Event{issued(), use("u1", "2024-04-02"), use("u2", "2024-07-01")}
 	cancel := func(on string) func(*card.Card) error {
-		return func(c *card.Card) error { return c.Cancel(d(on), "lost") }
+		return func(c *card.Card) error { return c.Cancel(d(on), "moved_away", domain.Person{}) }
 	}
 	run(t, []testCase{
 		{name: "a cancellation dated before the card's last use is refused", given: usedInJuly,
 			when: cancel("2024-06-01"), wantCode: "card_active_after"},
 		{name: "a cancellation dated on the day of the last use is accepted", given: usedInJuly,
-			when: cancel("2024-07-01"), want: []domain.Event{card.Cancelled{On: d("2024-07-01"), Reason: "lost"}}},
+			when: cancel("2024-07-01"), want: []domain.Event{card.Cancelled{On: d("2024-07-01"), Reason: "moved_away"}}},
 		{name: "a cancellation dated before a use that was itself cancelled is accepted",
 			given: append(usedInJuly[:3:3], card.UseCancelled{Use: "u2", On: d("2024-07-02")}),
-			when:  cancel("2024-06-01"), want: []domain.Event{card.Cancelled{On: d("2024-06-01"), Reason: "lost"}}},
+			when:  cancel("2024-06-01"), want: []domain.Event{card.Cancelled{On: d("2024-06-01"), Reason: "moved_away"}}},
 		{name: "a cancellation dated before a renewal is refused",
 			given: []domain.Event{issued(), card.Renewed{On: d("2025-02-20"), ValidUntil: d("2026-02-19")}},
 			when:  cancel("2025-01-01"), wantCode: "card_active_after"},
 		{name: "a cancellation dated before a correction of the register is accepted: a correction is not a use of the card",
 			given: []domain.Event{issued(), card.DetailsCorrected{On: d("2024-08-01"), MinorChildren: ptr(3)}},
-			when:  cancel("2024-07-01"), want: []domain.Event{card.Cancelled{On: d("2024-07-01"), Reason: "lost"}}},
+			when:  cancel("2024-07-01"), want: []domain.Event{card.Cancelled{On: d("2024-07-01"), Reason: "moved_away"}}},
 		{name: "a replaced card is not cancelled from a date before its replacement",
 			given: []domain.Event{issued(), card.Replaced{NewCard: "K-0009999", On: d("2024-06-01")}},
 			when:  cancel("2024-05-01"), wantCode: "card_replaced"},
@@ -381,12 +381,12 @@ func TestCancelUse(t *testing.T) {
 		UsedOn: d("2024-04-02"), Category: "culture", Kind: card.UseEvent}}
 	run(t, []testCase{
 		{name: "a wrong use is cancelled by a correcting event", given: withUse,
-			when: func(c *card.Card) error { return c.CancelUse("u1", "wrong card", d("2024-04-03")) },
-			want: []domain.Event{card.UseCancelled{Use: "u1", Reason: "wrong card", On: d("2024-04-03")}}},
+			when: func(c *card.Card) error { return c.CancelUse("u1", "wrong_card", domain.Person{}, d("2024-04-03")) },
+			want: []domain.Event{card.UseCancelled{Use: "u1", Reason: "wrong_card", On: d("2024-04-03")}}},
 		{name: "an unknown use cannot be cancelled", given: withUse,
-			when: func(c *card.Card) error { return c.CancelUse("u2", "", d("2024-04-03")) }, wantCode: "unknown_use"},
+			when: func(c *card.Card) error { return c.CancelUse("u2", "", domain.Person{}, d("2024-04-03")) }, wantCode: "unknown_use"},
 		{name: "a use cannot be cancelled twice", given: append(withUse[:2:2], card.UseCancelled{Use: "u1", On: d("2024-04-03")}),
-			when: func(c *card.Card) error { return c.CancelUse("u1", "", d("2024-04-04")) }, wantCode: "use_already_cancelled"},
+			when: func(c *card.Card) error { return c.CancelUse("u1", "", domain.Person{}, d("2024-04-04")) }, wantCode: "use_already_cancelled"},
 	})
 }
 

@@ -144,7 +144,7 @@ func (d Deps) readLocality(ctx context.Context, p domain.Principal, asked string
 		return "", &domain.Forbidden{Message: fmt.Sprintf("%s has no locality", p)}
 	}
 	if asked != "" && locality.ID(asked) != own {
-		return "", &domain.Forbidden{Message: fmt.Sprintf("%s may read only locality %s, not %q", p.Role, own, asked)}
+		return "", &domain.Forbidden{Message: fmt.Sprintf("%s may read only locality %s", p.Role, own)}
 	}
 	return own, nil
 }

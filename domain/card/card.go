@@ -371,7 +371,7 @@ func (c *Card) endable(on domain.Date) error {
 	last, what := c.renewedOn, "renewed"
 	for _, u := range c.uses {
 		if !u.Cancelled && u.UsedOn.After(last) {
-			last, what = u.UsedOn, "used (use "+string(u.Use)+")"
+			last, what = u.UsedOn, "used"
 		}
 	}
 	if on.Before(last) {

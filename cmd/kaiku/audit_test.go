@@ -49,6 +49,29 @@ func TestTokensCreatePrintsTheKeyAloneOnItsLastLineAndRevokeStopsIt(t *testing.T
 	t.Parallel()
 	url := pgtest.NewDatabase(t)
 	envs := map[string]string{"DATABASE_URL": url}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"a partner not in the log", []string{"--role", "issuer", "--partner", "espoo-iss-1"}, "no partner"},
+		{"a locality not in the log", []string{"--role", "coordinator", "--locality", "espoo"}, "no locality"},
+	} {
+		if code, _, errOut := runCLI(t, envs, append([]string{"tokens", "create"}, tc.args...)...); code == 0 || !strings.Contains(errOut, tc.want) {
+			t.Fatalf("tokens create for %s: exit %d\n%s", tc.name, code, errOut)
+		}
+	}
+	if code, _, errOut := runCLI(t, envs, "seed", "--scale", "0.003", "--seed", "11", "--until", "2024-12-31"); code != 0 {
+		t.Fatalf("seed: %s", errOut)
+	}
+	for _, tc := range []struct{ name, role, partner string }{
+		{"a venue as an issuer office", "issuer", "espoo-ven-1"},
+		{"an issuer office as a venue", "venue", "espoo-iss-1"},
+	} {
+		if code, _, errOut := runCLI(t, envs, "tokens", "create", "--role", tc.role, "--partner", tc.partner); code == 0 || !strings.Contains(errOut, "cannot hold") {
+			t.Fatalf("tokens create for %s: exit %d\n%s", tc.name, code, errOut)
+		}
+	}
 	code, out, errOut := runCLI(t, envs, "tokens", "create", "--role", "issuer", "--partner", "espoo-iss-1")
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	key := lines[len(lines)-1]

@@ -51,11 +51,15 @@ type HistoryPage struct {
 }
 
 // VerifyReport is GET /v1/audit/verify: what verification covered and
-// the first problem found. OK is false exactly when FirstBad is set.
+// the first problem found. OK is false exactly when FirstBad is set; it
+// speaks only of the chained events: Unchained counts those not chained
+// yet, which were not judged (Complete is false while there are any).
 type VerifyReport struct {
 	OK             bool         `json:"ok"`
+	Complete       bool         `json:"complete"`
 	Events         int64        `json:"events"`
 	Chained        int64        `json:"chained"`
+	Unchained      int64        `json:"unchained"`
 	Sealed         int64        `json:"sealed"`
 	Seals          int64        `json:"seals"`
 	KeyedSeals     int64        `json:"keyedSeals"`
@@ -528,7 +532,8 @@ func (d Deps) verify(w http.ResponseWriter, r *http.Request) error {
 }
 
 func verifyReport(rep audit.Report) VerifyReport {
-	out := VerifyReport{OK: rep.FirstBad == nil, Events: rep.Events, Chained: rep.Chained, Sealed: rep.Sealed, Seals: rep.Seals,
+	out := VerifyReport{OK: rep.FirstBad == nil, Complete: rep.Verdict() == audit.Verified, Events: rep.Events, Chained: rep.Chained,
+		Unchained: rep.Unchained(), Sealed: rep.Sealed, Seals: rep.Seals,
 		KeyedSeals: rep.KeyedSeals, UncheckedSeals: rep.UncheckedSeals,
 		HeadPosition: int64(rep.Head.Position), HeadHash: hex.EncodeToString(rep.Head.Hash)}
 	if s := rep.LastSeal; s != nil {

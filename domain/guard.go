@@ -17,10 +17,15 @@ var (
 // maxGuardText bounds any stored string (a note is the longest field).
 const maxGuardText = 4 * MaxNote
 
+// maxGuardInt bounds any stored integer: no count, year or rule of the
+// domain comes near it, and every read model's integer columns hold it.
+const maxGuardInt = 1_000_000
+
 var dateType = reflect.TypeFor[Date]()
 
 // guard refuses an event that holds a value no read model should ever
-// have to carry: a date outside 1900–2199, a string that is not valid
+// have to carry: a date outside 1900–2199, an integer outside
+// 0–1,000,000, a string that is not valid
 // UTF-8, holds a control character other than a line feed, is longer than
 // 4,000 bytes, or holds anything shaped like a personal identity code. It
 // is Encode's last line of defence behind the command checks, which name
@@ -37,6 +42,10 @@ func guardValue(v reflect.Value, path string) error {
 			return nil
 		}
 		return guardValue(v.Elem(), path)
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		if n := v.Int(); n < 0 || n > maxGuardInt {
+			return Invalidf("out_of_range", "", "%s is outside 0–%d", path, maxGuardInt)
+		}
 	case reflect.String:
 		s := v.String()
 		if len(s) > maxGuardText {

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/go-chi/chi/v5"
+
 	"github.com/kaiku/kaiku/adapters/postgres"
 	"github.com/kaiku/kaiku/domain"
 )
@@ -139,7 +141,7 @@ func ProblemFor(err error) Problem {
 // else is logged here, since 4xx are the caller's to fix.
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	p := ProblemFor(err)
-	p.Instance = r.URL.Path
+	p.Instance = instance(r)
 	p.CorrelationID = string(CorrelationIDFrom(r.Context()))
 	if p.Status >= 500 {
 		slog.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path,
@@ -152,6 +154,19 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("Retry-After", RetryAfterSeconds)
 	}
 	writeProblem(w, p)
+}
+
+// instance names the route a problem happened on by its pattern
+// ("/v1/cards/{id}/renewal"), never the raw path, which may hold what the
+// door refused (an identity code typed as a card number).
+func instance(r *http.Request) string {
+	if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
+		return rc.RoutePattern()
+	}
+	if domain.CheckText("", r.URL.Path, 2048) != nil {
+		return ""
+	}
+	return r.URL.Path
 }
 
 func writeProblem(w http.ResponseWriter, p Problem) {

@@ -244,8 +244,7 @@ func (d Deps) statistics(w http.ResponseWriter, r *http.Request) error {
 	if rules != "" && !asOf.IsZero() {
 		return domain.Invalidf("invalid_combination", "asOf", "rules and asOf cannot be combined: a restated view is built from the whole log")
 	}
-	suppress := disclosure.Applies(p.Role)
-	if suppress {
+	if disclosure.Applies(p.Role) {
 		if err := disclosure.CheckQuery(disclosure.Query{AsOf: !asOf.IsZero(), Rules: rules != "",
 			WholeNetwork: loc == "", ByLocality: g == stats.ByLocality}); err != nil {
 			return err
@@ -276,19 +275,11 @@ func (d Deps) statistics(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	rows, err := sq.Breakdown(ctx, stats.Filter{Locality: loc, From: from, To: to, GroupBy: g})
+	rows, suppressed, err := sq.BreakdownFor(ctx, p.Role, stats.Filter{Locality: loc, From: from, To: to, GroupBy: g})
 	if err != nil {
 		return err
 	}
-	if suppress {
-		threshold, err := sq.Threshold(ctx, to.Year())
-		if err != nil {
-			return err
-		}
-		policy, _ := disclosure.For(p.Role, threshold)
-		stats.Suppress(rows, g, policy)
-	}
-	out := Statistics{Locality: loc, From: from, To: to, GroupBy: string(g), Rules: rules, Suppressed: suppress, Rows: nonNil(rows)}
+	out := Statistics{Locality: loc, From: from, To: to, GroupBy: string(g), Rules: rules, Suppressed: suppressed, Rows: nonNil(rows)}
 	if !asOf.IsZero() {
 		out.AsOf = asOf.UTC().Format(time.RFC3339Nano)
 	}
@@ -300,27 +291,11 @@ func (d Deps) national(w http.ResponseWriter, r *http.Request) error {
 	if err != nil || year < 1900 || year > 9999 {
 		return domain.Invalidf("invalid_year", "year", "year must be a four-digit year, not %q", chi.URLParam(r, "year"))
 	}
-	ctx, role := r.Context(), principal(r).Role
-	sq, err := d.Views.Stats(ctx)
+	sq, err := d.Views.Stats(r.Context())
 	if err != nil {
 		return err
 	}
-	if !disclosure.Applies(role) {
-		t, err := sq.National(ctx, year)
-		if err != nil {
-			return err
-		}
-		return WriteJSON(w, http.StatusOK, stats.Published(t))
-	}
-	if err := disclosure.YearEnded(year, domain.DateOf(d.today())); err != nil {
-		return err
-	}
-	threshold, err := sq.Threshold(ctx, year)
-	if err != nil {
-		return err
-	}
-	policy, _ := disclosure.For(role, threshold)
-	t, err := sq.DisclosedNational(ctx, year, policy)
+	t, err := sq.NationalFor(r.Context(), principal(r).Role, year, domain.DateOf(d.today()))
 	if err != nil {
 		return err
 	}

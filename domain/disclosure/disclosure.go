@@ -40,8 +40,8 @@ func For(role domain.Role, threshold int) (Policy, bool) {
 func Applies(role domain.Role) bool { return role != domain.RoleNational }
 
 // Period checks that from and to (both inclusive) are one whole calendar
-// year that ended before today (the date in Europe/Helsinki, where the
-// business lives), and returns that year. It returns ErrPeriod (with the
+// year that ended before today, and returns that year. A UTC today
+// closes a year two hours after Helsinki does, never before. It returns ErrPeriod (with the
 // field at fault) or ErrYearNotEnded. Rule 1 of the package comment.
 func Period(from, to domain.Date, today domain.Date) (int, error) {
 	switch {

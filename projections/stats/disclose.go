@@ -21,6 +21,44 @@ func (q *Queries) Threshold(ctx context.Context, year int) (int, error) {
 	return rules.SmallCellThreshold, nil
 }
 
+// BreakdownFor is the breakdown of f as role may see it, the one way every
+// answer of breakdowns (the statistics route, exports, reports) reads
+// them: exact for national; for every other role suppressed by package
+// disclosure under the threshold in force at the end of f.To's year, and
+// suppressed is true. The caller has refused what the policy refuses
+// before choosing the read model (disclosure.CheckQuery, disclosure.Period).
+func (q *Queries) BreakdownFor(ctx context.Context, role domain.Role, f Filter) (rows []Row, suppressed bool, err error) {
+	if rows, err = q.Breakdown(ctx, f); err != nil || !disclosure.Applies(role) {
+		return rows, false, err
+	}
+	threshold, err := q.Threshold(ctx, f.To.Year())
+	if err != nil {
+		return nil, false, err
+	}
+	p, _ := disclosure.For(role, threshold)
+	Suppress(rows, f.GroupBy, p)
+	return rows, true, nil
+}
+
+// NationalFor is the national table of year as role may see it: exact for
+// national, DisclosedNational for every other role, which may read only
+// years that have ended before today (disclosure.ErrYearNotEnded).
+func (q *Queries) NationalFor(ctx context.Context, role domain.Role, year int, today domain.Date) (PublishedTable, error) {
+	if !disclosure.Applies(role) {
+		t, err := q.National(ctx, year)
+		return Published(t), err
+	}
+	if err := disclosure.YearEnded(year, today); err != nil {
+		return PublishedTable{}, err
+	}
+	threshold, err := q.Threshold(ctx, year)
+	if err != nil {
+		return PublishedTable{}, err
+	}
+	p, _ := disclosure.For(role, threshold)
+	return q.DisclosedNational(ctx, year, p)
+}
+
 // The columns of a Row as a disclosure.Table; the three use counts are
 // linked (totalUses = adultUses + childTickets).
 const (

@@ -89,8 +89,8 @@ func TestAuthorisationTable(t *testing.T) {
 		"POST /v1/uses": {path: "/v1/uses", body: "card;usedOn\nK-0000006;2024-04-03\n", ok: map[domain.Role]int{V: 200},
 			headers: []string{"Content-Type", "text/csv", "Idempotency-Key", "authz-upload"}},
 
-		"GET /v1/statistics":                     {path: "/v1/statistics?locality=espoo", outPath: "/v1/statistics?locality=vantaa", ok: all(200)},
-		"GET /v1/statistics/national/{year}":     {path: "/v1/statistics/national/2024", ok: all(200)},
+		"GET /v1/statistics":                     {path: "/v1/statistics?locality=espoo&from=2023-01-01&to=2023-12-31", outPath: "/v1/statistics?locality=vantaa&from=2023-01-01&to=2023-12-31", ok: all(200)},
+		"GET /v1/statistics/national/{year}":     {path: "/v1/statistics/national/2023", ok: all(200)},
 		"GET /v1/contacts":                       {path: "/v1/contacts?locality=espoo", outPath: "/v1/contacts?locality=vantaa", ok: readers},
 		"GET /v1/partners/{id}/contacts/history": {path: "/v1/partners/espoo-museum/contacts/history", outPath: "/v1/partners/vantaa-hall/contacts/history", ok: readers},
 		"GET /v1/commitments":                    {path: "/v1/commitments?locality=espoo", outPath: "/v1/commitments?locality=vantaa", ok: readers},

@@ -183,6 +183,14 @@ type api struct {
 // checked against the OpenAPI document (see conform).
 func newAPI(t testing.TB) *api {
 	t.Helper()
+	return newAPIAt(t, today)
+}
+
+// newAPIAt is newAPI with the API's clock (and the command handler's)
+// stopped at now.
+func newAPIAt(t testing.TB, now time.Time) *api {
+	t.Helper()
+	today := now
 	pool := pgtest.NewPool(t)
 	store := postgres.NewStore(pool)
 	t.Cleanup(store.Close)

@@ -61,7 +61,9 @@ type VenueFacts struct {
 // ErrUsedBeforeIssue, ErrCancelled, ErrReplaced, ErrExpired,
 // ErrDuplicateUse, ErrVenueUnknown, ErrNotAVenue, ErrVenueNotJoined,
 // ErrVenueLeft, ErrOutOfScope, ErrUnknownCategory, ErrChildTicketsCourse or
-// ErrTooManyChildTickets when the state on u.UsedOn refuses it. When
+// ErrTooManyChildTickets when the state on u.UsedOn refuses it. A
+// refusal tells the venue what it needs to serve the holder and nothing
+// else: never the replacement card's number or another locality. When
 // either the card's or the venue's locality has local scope on u.UsedOn,
 // the card is valid only at venues of its own locality.
 func (c *Card) RecordUse(u Use, f VenueFacts, rules guideline.Rules) error {
@@ -88,7 +90,7 @@ func (c *Card) RecordUse(u Use, f VenueFacts, rules guideline.Rules) error {
 	case !c.cancelledOn.IsZero() && c.cancelledOn.OnOrBefore(on):
 		return domain.Violationf(ErrCancelled.Code, "card %s was cancelled on %s", c.id, c.cancelledOn)
 	case !c.replacedOn.IsZero() && c.replacedOn.OnOrBefore(on):
-		return domain.Violationf(ErrReplaced.Code, "card %s was replaced by %s on %s", c.id, c.replacedBy, c.replacedOn)
+		return domain.Violationf(ErrReplaced.Code, "card %s was replaced on %s; the holder has a new card", c.id, c.replacedOn)
 	case !c.inValidity(on):
 		return domain.Violationf(ErrExpired.Code, "card %s is not valid on %s (valid until %s)", c.id, on, c.validUntilOn(on))
 	case c.uses[u.ID] != nil:
@@ -107,7 +109,7 @@ func (c *Card) RecordUse(u Use, f VenueFacts, rules guideline.Rules) error {
 	}
 	if v.Locality != c.locality &&
 		(f.CardLocality.ScopeAt(on) == locality.ScopeLocal || f.VenueLocality.ScopeAt(on) == locality.ScopeLocal) {
-		return domain.Violationf(ErrOutOfScope.Code, "card %s of %q is not valid at %q of %q: one of them has local scope on %s", c.id, c.locality, u.Venue, v.Locality, on)
+		return domain.Violationf(ErrOutOfScope.Code, "card %s is not valid at %q: the card is valid only in its own locality, or the venue's locality takes only its own cards, on %s", c.id, u.Venue, on)
 	}
 	if u.Category = strings.TrimSpace(u.Category); u.Category == "" {
 		u.Category = string(v.Category)

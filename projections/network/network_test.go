@@ -43,6 +43,7 @@ func TestAsOf(t *testing.T) {
 		given{agreement.Stream("a1"), agreement.Signed{ID: "a1", Locality: "espoo", Partner: "sos", Kind: agreement.KindPilot, TemplateVersion: "t", ValidFrom: d("2024-01-01"), ValidUntil: d("2024-06-30")}},
 		given{agreement.Stream("a1"), agreement.Amended{On: d("2024-06-01"), ValidUntil: d("2024-09-30")}},
 		given{partner.Stream("sos"), partner.ContactChanged{Contact: domain.Person{Subject: "c3", Name: "Cecilia"}, On: d("2024-09-01")}},
+		given{agreement.Stream("a2"), agreement.Signed{ID: "a2", Locality: "espoo", Partner: "sos", Kind: agreement.KindNetwork, TemplateVersion: "t", ValidFrom: d("2024-10-10")}},
 	)
 	q := network.NewQueries(pool, schema)
 	before := map[string]string{}
@@ -72,7 +73,9 @@ func TestAsOf(t *testing.T) {
 		{name: "a contact change entered late shows from its business date", on: "2024-08-01",
 			want: "[L:espoo/pilot P:museum/joined/Bert P:sos/approved/Dora A:a1/2024-09-30]"},
 		{name: "a departure recorded late removes the partner from its date; the agreement expired", on: "2024-10-15",
-			want: "[L:espoo/established P:sos/approved/Cecilia]"},
+			want: "[L:espoo/established P:sos/approved/Cecilia A:a2/]"},
+		{name: "an agreement until further notice is in force decades later", on: "2060-01-01",
+			want: "[L:espoo/established P:sos/approved/Cecilia A:a2/]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { // not parallel: the erasure below must come after

@@ -145,7 +145,7 @@ func TestTimelineAndInForce(t *testing.T) {
 				{On: d("2024-05-01"), What: "amended", ValidUntil: d("2024-10-31"), Note: "n"},
 				{On: d("2024-11-01"), What: "expired", ValidUntil: d("2024-10-31")}}},
 		{name: "an open-ended agreement is in force decades later and never expires",
-			got: []any{open.InForceOn(d("2060-01-01")), open.Timeline(d("2060-01-01")), open.OpenEnded()},
+			got:  []any{open.InForceOn(d("2060-01-01")), open.Timeline(d("2060-01-01")), open.OpenEnded()},
 			want: []any{true, []agreement.Entry{{On: d("2025-02-01"), What: "signed"}}, true}},
 		{name: "a terminated agreement's timeline ends with its termination, not an expiry",
 			got: terminated.Timeline(d("2026-01-01")),

@@ -95,3 +95,37 @@ func TestAsOf(t *testing.T) {
 		t.Fatalf("after erasure contact = %+v", n.Partners[1].Contact)
 	}
 }
+
+func TestLocalities(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.NewPool(t)
+	const schema = "network_v1"
+	mustExec(t, pool, network.DDL(schema))
+	feed(t, pool, network.New(schema),
+		given{locality.Stream("espoo"), locality.Registered{ID: "espoo", Name: "Espoo", Municipalities: []string{"049"}, Scope: locality.ScopeNational,
+			JoinedOn: d("2024-01-01"), Pilot: &locality.Period{From: d("2024-01-01"), Until: d("2024-12-31")}}},
+		given{locality.Stream("espoo"), locality.PilotConcluded{On: d("2024-10-01")}},
+		given{locality.Stream("savonlinna"), locality.Registered{ID: "savonlinna", Name: "Savonlinna", Municipalities: []string{"740"}, Scope: locality.ScopeLocal, JoinedOn: d("2018-01-01")}},
+		given{locality.Stream("savonlinna"), locality.Left{On: d("2024-06-30")}},
+	)
+	q := network.NewQueries(pool, schema)
+	show := func(ms []network.Member) string {
+		var s []string
+		for _, m := range ms {
+			s = append(s, fmt.Sprintf("%s/%s/%s/%s..%s", m.ID, m.Scope, m.State, m.JoinedOn, m.LeftOn))
+		}
+		return fmt.Sprint(s)
+	}
+	for _, tt := range []struct {
+		loc, on, want string
+	}{
+		{"", "2024-05-01", "[espoo/national/pilot/2024-01-01.. savonlinna/local/established/2018-01-01..2024-06-30]"},
+		{"", "2025-01-01", "[espoo/national/established/2024-01-01.. savonlinna/local/left/2018-01-01..2024-06-30]"},
+		{"espoo", "2023-01-01", "[espoo/national//2024-01-01..]"},
+	} {
+		got, err := q.Localities(t.Context(), locality.ID(tt.loc), d(tt.on))
+		if err != nil || show(got) != tt.want {
+			t.Errorf("Localities(%q, %s) = %s, %v; want %s", tt.loc, tt.on, show(got), err, tt.want)
+		}
+	}
+}

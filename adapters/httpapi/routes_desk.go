@@ -100,7 +100,7 @@ func deskRoutes(d Deps) []Route {
 	loc := QueryParam{Name: "locality", Description: "Limit to one locality; coordinators, issuers and venues default to (and may only ask for) their own."}
 	return []Route{
 		{Method: http.MethodGet, Pattern: "/v1/cards/{id}", Roles: everyone,
-			Summary: "The card check: status, valid until, children's tickets and whether a use at this venue today would be accepted (reason code when not); the card's own locality, national and auditors also see the background and this year's uses. An unknown well-formed card is not_registered.",
+			Summary:  "The card check: status, valid until, children's tickets and whether a use at this venue today would be accepted (reason code when not); the card's own locality, national and auditors also see the background and this year's uses. An unknown well-formed card is not_registered.",
 			Response: CardCheck{}, Handler: d.cardCheck,
 			Query: []QueryParam{{Name: "venue", Description: "The venue to check against (a venue always checks against itself)."}}},
 		{Method: http.MethodGet, Pattern: "/v1/uses", Roles: []domain.Role{domain.RoleNational, domain.RoleCoordinator, domain.RoleVenue, domain.RoleAuditor},

@@ -60,6 +60,9 @@ func OpenAPI(routes []Route, version string) ([]byte, error) {
 		if rt.Response != nil {
 			ok["content"] = map[string]any{"application/json": map[string]any{"schema": g.schema(reflect.TypeOf(rt.Response))}}
 		}
+		if exportable(rt) {
+			addExport(op, ok)
+		}
 		problem := map[string]any{"description": "A problem (RFC 9457) with a machine-readable code.",
 			"content": map[string]any{"application/problem+json": map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/Problem"}}}}
 		op["responses"] = map[string]any{strconv.Itoa(rt.successStatus()): ok, "default": problem}

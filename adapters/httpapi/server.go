@@ -133,6 +133,9 @@ func New(cfg Config) *Server {
 		if rt.CardPayload {
 			mw = append(mw, RefusePersonalData)
 		}
+		if exportable(rt) {
+			mw = append(mw, Export(rt.Response))
+		}
 		if idem != nil && rt.Method != http.MethodGet {
 			mw = append(mw, idem)
 		}

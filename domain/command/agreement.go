@@ -17,7 +17,9 @@ type SignAgreement struct {
 	Kind            agreement.Kind `json:"kind"`
 	TemplateVersion string         `json:"templateVersion"`
 	ValidFrom       domain.Date    `json:"validFrom"`
-	ValidUntil      domain.Date    `json:"validUntil"`
+	// ValidUntil is the last valid day; the zero date signs a network
+	// agreement until further notice (a pilot agreement needs one).
+	ValidUntil domain.Date `json:"validUntil"`
 }
 
 // SignAgreement signs an agreement; see agreement.Agreement.Sign.

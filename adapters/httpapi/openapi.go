@@ -50,6 +50,12 @@ func OpenAPI(routes []Route, version string) ([]byte, error) {
 			}
 			op["parameters"] = append(asSlice(op["parameters"]), param)
 		}
+		if rt.RequestContentType != "" {
+			op["requestBody"] = map[string]any{
+				"required": true,
+				"content":  map[string]any{rt.RequestContentType: map[string]any{"schema": map[string]any{"type": "string"}}},
+			}
+		}
 		if rt.Request != nil {
 			op["requestBody"] = map[string]any{
 				"required": true,

@@ -20,16 +20,16 @@ func deskNetwork(t *testing.T) *api {
 	a.seed(t)
 	a.must(t, 201, national, "POST", "/v1/localities", `{"id":"savonlinna","name":"Savonlinna","municipalities":["740"],"scope":"local","joinedOn":"2024-01-01"}`)
 	a.must(t, 201, national, "POST", "/v1/partners", `{"id":"savonlinna-hall","locality":"savonlinna","name":"Sali","kind":"venue","category":"culture",
-		"contact":{"name":"S","email":"s@example.fi","phone":"1"},"joinedOn":"2024-01-15"}`)
+		"contact":{"name":"S","email":"s@example.fi","phone":"+358 40 123 4567"},"joinedOn":"2024-01-15"}`)
 	for _, id := range []string{"K-0000001", "K-0000002", "K-0000003", "K-0000004"} {
 		a.issue(t, id)
 	}
 	a.must(t, 201, venue, "POST", "/v1/cards/K-0000001/uses", `{"id":"u1","usedOn":"2024-04-02","childTickets":1}`)
 	a.must(t, 201, venue, "POST", "/v1/cards/K-0000001/uses", `{"id":"u2","usedOn":"2024-04-03","kind":"course","assistant":true}`)
-	a.must(t, 200, venue, "POST", "/v1/cards/K-0000001/uses/u2/cancellation", `{"reason":"wrong card"}`)
+	a.must(t, 200, venue, "POST", "/v1/cards/K-0000001/uses/u2/cancellation", `{"reason":"wrong_card"}`)
 	a.must(t, 201, venueVantaa, "POST", "/v1/cards/K-0000001/uses", `{"id":"v1","usedOn":"2024-04-04"}`)
 	a.must(t, 201, issuer, "POST", "/v1/cards/K-0000002/replacement", `{"newCardId":"K-0000022","on":"2024-06-01"}`)
-	a.must(t, 200, issuer, "POST", "/v1/cards/K-0000003/cancellation", `{"on":"2024-06-01","reason":"x"}`)
+	a.must(t, 200, issuer, "POST", "/v1/cards/K-0000003/cancellation", `{"on":"2024-06-01","reason":"other"}`)
 	return a
 }
 
@@ -90,7 +90,7 @@ func TestCardCheck(t *testing.T) {
 		}
 	})
 	t.Run("a venue that left cannot take the card", func(t *testing.T) {
-		a.must(t, 200, national, "POST", "/v1/partners/savonlinna-hall/departure", `{"on":"2024-06-10","reason":"x"}`)
+		a.must(t, 200, national, "POST", "/v1/partners/savonlinna-hall/departure", `{"on":"2024-06-10","reason":"other"}`)
 		if c := check(savonlinnaHall, "K-0000001"); usable(c) != "false:venue_left" {
 			t.Fatalf("left venue: %s", usable(c))
 		}
@@ -186,7 +186,7 @@ func TestVenueUses(t *testing.T) {
 func TestLists(t *testing.T) {
 	t.Parallel()
 	a := deskNetwork(t)
-	a.must(t, 200, national, "POST", "/v1/partners/savonlinna-hall/departure", `{"on":"2024-06-10","reason":"x"}`)
+	a.must(t, 200, national, "POST", "/v1/partners/savonlinna-hall/departure", `{"on":"2024-06-10","reason":"other"}`)
 	t.Run("localities within the caller's scope, with scope and state", func(t *testing.T) {
 		all := decodeJSON[[]network.Member](t, a.must(t, 200, national, "GET", "/v1/localities", "").body)
 		var s []string
@@ -267,7 +267,7 @@ func TestOpenEndedAgreement(t *testing.T) {
 	a := newAPI(t)
 	a.seed(t)
 	a.must(t, 200, national, "POST", "/v1/localities/espoo/pilot-conclusion", `{"on":"2024-03-01"}`)
-	a.must(t, 201, national, "POST", "/v1/partners", `{"id":"espoo-new","locality":"espoo","name":"P","kind":"venue","category":"sport","contact":{"name":"C","email":"c@example.fi","phone":"1"},"joinedOn":"2024-04-01"}`)
+	a.must(t, 201, national, "POST", "/v1/partners", `{"id":"espoo-new","locality":"espoo","name":"P","kind":"venue","category":"sport","contact":{"name":"C","email":"c@example.fi","phone":"+358 40 123 4567"},"joinedOn":"2024-04-01"}`)
 	a.must(t, 201, coordinator, "POST", "/v1/agreements", `{"id":"open","locality":"espoo","partner":"espoo-new","kind":"network","templateVersion":"2022-1","validFrom":"2024-04-01"}`)
 	if ans := a.call(t, coordinator, "POST", "/v1/agreements", `{"id":"pilot-open","locality":"vantaa","partner":"vantaa-hall","kind":"pilot","templateVersion":"2022-1","validFrom":"2024-04-01"}`); ans.status != 403 && ans.status != 400 {
 		t.Fatalf("pilot without validUntil: %d %s", ans.status, ans.body)

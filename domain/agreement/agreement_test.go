@@ -66,17 +66,25 @@ func TestCommands(t *testing.T) {
 		{name: "validity cannot end before it starts",
 			when: sign(with(pilotAgreement(), func(s *agreement.Signed) { s.ValidUntil = d("2024-01-01") }), espoo, pilotPartner), wantCode: "invalid_period"},
 		{name: "an agreement is amended", given: signed,
-			when: func(a *agreement.Agreement) error { return a.Amend(d("2024-05-01"), d("2024-11-30"), "shorter") },
-			want: []domain.Event{agreement.Amended{On: d("2024-05-01"), ValidUntil: d("2024-11-30"), Note: "shorter"}}},
+			when: func(a *agreement.Agreement) error {
+				return a.Amend(d("2024-05-01"), d("2024-11-30"), "shortening", domain.Person{Subject: "note:1", Note: "shorter"})
+			},
+			want: []domain.Event{agreement.Amended{On: d("2024-05-01"), ValidUntil: d("2024-11-30"), Reason: "shortening", Note: domain.Person{Subject: "note:1", Note: "shorter"}}}},
 		{name: "a terminated agreement cannot be amended", given: terminated,
-			when: func(a *agreement.Agreement) error { return a.Amend(d("2024-07-01"), d("2024-11-30"), "") }, wantCode: "agreement_terminated"},
+			when: func(a *agreement.Agreement) error {
+				return a.Amend(d("2024-07-01"), d("2024-11-30"), "", domain.Person{})
+			}, wantCode: "agreement_terminated"},
 		{name: "an unsigned agreement cannot be amended",
-			when: func(a *agreement.Agreement) error { return a.Amend(d("2024-07-01"), d("2024-11-30"), "") }, wantCode: "agreement_not_signed"},
+			when: func(a *agreement.Agreement) error {
+				return a.Amend(d("2024-07-01"), d("2024-11-30"), "", domain.Person{})
+			}, wantCode: "agreement_not_signed"},
 		{name: "an agreement is terminated within its validity", given: signed,
-			when: func(a *agreement.Agreement) error { return a.Terminate(d("2024-06-30"), "merged") },
-			want: []domain.Event{agreement.Terminated{On: d("2024-06-30"), Reason: "merged"}}},
+			when: func(a *agreement.Agreement) error {
+				return a.Terminate(d("2024-06-30"), "mutual_agreement", domain.Person{})
+			},
+			want: []domain.Event{agreement.Terminated{On: d("2024-06-30"), Reason: "mutual_agreement"}}},
 		{name: "an agreement cannot be terminated after its validity", given: signed,
-			when: func(a *agreement.Agreement) error { return a.Terminate(d("2025-01-01"), "") }, wantCode: "termination_outside_validity"},
+			when: func(a *agreement.Agreement) error { return a.Terminate(d("2025-01-01"), "", domain.Person{}) }, wantCode: "termination_outside_validity"},
 		{name: "a network agreement may run until further notice",
 			when: sign(with(networkAgreement(), func(s *agreement.Signed) { s.ValidUntil = domain.Date{} }), espoo, newPartner),
 			want: []domain.Event{with(networkAgreement(), func(s *agreement.Signed) { s.ValidUntil = domain.Date{} })}},
@@ -84,15 +92,21 @@ func TestCommands(t *testing.T) {
 			when: sign(with(pilotAgreement(), func(s *agreement.Signed) { s.ValidUntil = domain.Date{} }), espoo, pilotPartner), wantCode: "missing_date"},
 		{name: "an open-ended agreement is terminated years later",
 			given: []domain.Event{with(networkAgreement(), func(s *agreement.Signed) { s.ValidUntil = domain.Date{} })},
-			when:  func(a *agreement.Agreement) error { return a.Terminate(d("2031-06-30"), "closed") },
-			want:  []domain.Event{agreement.Terminated{On: d("2031-06-30"), Reason: "closed"}}},
+			when: func(a *agreement.Agreement) error {
+				return a.Terminate(d("2031-06-30"), "mutual_agreement", domain.Person{})
+			},
+			want: []domain.Event{agreement.Terminated{On: d("2031-06-30"), Reason: "mutual_agreement"}}},
 		{name: "a dated network agreement is amended to run until further notice", given: []domain.Event{networkAgreement()},
-			when: func(a *agreement.Agreement) error { return a.Amend(d("2025-06-01"), domain.Date{}, "") },
+			when: func(a *agreement.Agreement) error {
+				return a.Amend(d("2025-06-01"), domain.Date{}, "", domain.Person{})
+			},
 			want: []domain.Event{agreement.Amended{On: d("2025-06-01")}}},
 		{name: "a pilot agreement cannot be amended to run until further notice", given: signed,
-			when: func(a *agreement.Agreement) error { return a.Amend(d("2024-06-01"), domain.Date{}, "") }, wantCode: "missing_date"},
+			when: func(a *agreement.Agreement) error {
+				return a.Amend(d("2024-06-01"), domain.Date{}, "", domain.Person{})
+			}, wantCode: "missing_date"},
 		{name: "an agreement cannot be terminated twice", given: terminated,
-			when: func(a *agreement.Agreement) error { return a.Terminate(d("2024-07-01"), "") }, wantCode: "agreement_terminated"},
+			when: func(a *agreement.Agreement) error { return a.Terminate(d("2024-07-01"), "", domain.Person{}) }, wantCode: "agreement_terminated"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -120,7 +134,7 @@ func TestCommands(t *testing.T) {
 
 func TestTimelineAndInForce(t *testing.T) {
 	t.Parallel()
-	amended := agreement.Load([]domain.Event{pilotAgreement(), agreement.Amended{On: d("2024-05-01"), ValidUntil: d("2024-10-31"), Note: "n"}})
+	amended := agreement.Load([]domain.Event{pilotAgreement(), agreement.Amended{On: d("2024-05-01"), ValidUntil: d("2024-10-31"), Reason: "shortening", Note: domain.Person{Note: "n"}}})
 	terminated := agreement.Load([]domain.Event{pilotAgreement(), agreement.Terminated{On: d("2024-06-30"), Reason: "r"}})
 	openSigned := networkAgreement()
 	openSigned.ValidUntil = domain.Date{}
@@ -138,11 +152,11 @@ func TestTimelineAndInForce(t *testing.T) {
 		{name: "the timeline keeps the signing and the amendment before expiry",
 			got: amended.Timeline(d("2024-10-31")),
 			want: []agreement.Entry{{On: d("2024-01-15"), What: "signed", ValidUntil: d("2024-12-31")},
-				{On: d("2024-05-01"), What: "amended", ValidUntil: d("2024-10-31"), Note: "n"}}},
+				{On: d("2024-05-01"), What: "amended", ValidUntil: d("2024-10-31"), Note: "shortening"}}},
 		{name: "the timeline adds an expiry once the validity has passed",
 			got: amended.Timeline(d("2025-01-01")),
 			want: []agreement.Entry{{On: d("2024-01-15"), What: "signed", ValidUntil: d("2024-12-31")},
-				{On: d("2024-05-01"), What: "amended", ValidUntil: d("2024-10-31"), Note: "n"},
+				{On: d("2024-05-01"), What: "amended", ValidUntil: d("2024-10-31"), Note: "shortening"},
 				{On: d("2024-11-01"), What: "expired", ValidUntil: d("2024-10-31")}}},
 		{name: "an open-ended agreement is in force decades later and never expires",
 			got:  []any{open.InForceOn(d("2060-01-01")), open.Timeline(d("2060-01-01")), open.OpenEnded()},

@@ -167,7 +167,7 @@ func (d Deps) cardCheck(w http.ResponseWriter, r *http.Request) error {
 	}
 	today := domain.DateOf(d.today())
 	out := CardCheck{ID: id, On: today, Venue: venue}
-	c, err := cq.Card(ctx, id)
+	c, f, err := cq.Check(ctx, id, venue)
 	if errors.Is(err, domain.ErrNotFound) {
 		out.Status = card.StatusNotRegistered
 		if venue != "" {
@@ -184,10 +184,6 @@ func (d Deps) cardCheck(w http.ResponseWriter, r *http.Request) error {
 		out.Successor = s.ReplacedBy
 	}
 	if venue != "" {
-		f, err := cq.VenueFacts(ctx, venue, s.Locality)
-		if err != nil {
-			return err
-		}
 		usable := true
 		if err := s.UsableAt(today, f); err != nil {
 			usable, out.Reason = false, domain.CodeOf(err)

@@ -100,7 +100,6 @@ func TestCards(t *testing.T) {
 	})
 	t.Run("venue facts give the scope rule what it needs", func(t *testing.T) {
 		t.Parallel()
-		c, _ := q.Card(ctx, "K-1")
 		for _, tt := range []struct {
 			venue partner.ID
 			on    string
@@ -112,7 +111,7 @@ func TestCards(t *testing.T) {
 			{"espoo-museum", "2025-01-01", "venue_left"},
 			{"nobody", "2024-06-01", "venue_unknown"},
 		} {
-			f, err := q.VenueFacts(ctx, tt.venue, c.Standing.Locality)
+			c, f, err := q.Check(ctx, "K-1", tt.venue)
 			if err != nil {
 				t.Fatal(err)
 			}

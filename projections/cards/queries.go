@@ -27,7 +27,7 @@ type DB interface {
 type Queries struct {
 	db     DB
 	schema string
-	sql    struct{ card, venue, cardUses, venueUses string }
+	sql    struct{ card, cardUses, venueUses string }
 }
 
 // DefaultLimit and MaxLimit bound a page of a venue's uses.
@@ -42,21 +42,20 @@ const useCols = `card, use_id, position, venue, venue_locality, used_on, categor
 func NewQueries(db DB, schema string) *Queries {
 	r := names(schema)
 	q := &Queries{db: db, schema: schema}
+	// The card with its periods, and for the scope rule the venue's facts
+	// and both localities', in one statement; absent rows are NULL.
 	q.sql.card = r.Replace(`SELECT c.card, c.issuer, c.locality, c.kind, c.issued_on, coalesce(c.replaces, ''), coalesce(c.replaced_by, ''),
 		c.replaced_on, c.cancelled_on, coalesce(c.birth_year, 0), c.postal_code, c.minor_children, coalesce(c.life_situation, ''),
-		coalesce(c.gender, ''), p.froms, p.untils
-		FROM {cards} c,
-		LATERAL (SELECT array_agg(from_on ORDER BY position) AS froms, array_agg(until_on ORDER BY position) AS untils
-		         FROM {periods} WHERE card = c.card) p
-		WHERE c.card = $1`)
-	// The venue and, for the scope rule, the venue's and the card's
-	// localities, in one statement; absent rows are NULL.
-	q.sql.venue = r.Replace(`SELECT p.partner, p.locality, p.kind, p.category, p.joined_on, p.left_on,
+		coalesce(c.gender, ''), p.froms, p.untils,
+		v.partner, v.locality, v.kind, v.category, v.joined_on, v.left_on,
 		vl.scope, vl.joined_on, vl.left_on, cl.scope, cl.joined_on, cl.left_on
-		FROM (SELECT 1) one
-		LEFT JOIN {partners} p ON p.partner = $1
-		LEFT JOIN {localities} vl ON vl.locality = p.locality
-		LEFT JOIN {localities} cl ON cl.locality = $2`)
+		FROM {cards} c
+		CROSS JOIN LATERAL (SELECT array_agg(from_on ORDER BY position) AS froms, array_agg(until_on ORDER BY position) AS untils
+		         FROM {periods} WHERE card = c.card) p
+		LEFT JOIN {partners} v ON v.partner = $2
+		LEFT JOIN {localities} vl ON vl.locality = v.locality
+		LEFT JOIN {localities} cl ON cl.locality = c.locality
+		WHERE c.card = $1`)
 	q.sql.cardUses = r.Replace(`SELECT ` + useCols + ` FROM {uses} WHERE card = $1 AND used_on BETWEEN $2 AND $3 ORDER BY used_on, position`)
 	q.sql.venueUses = r.Replace(`SELECT ` + useCols + ` FROM {uses} WHERE venue = $1 AND position > $2
 		AND used_on BETWEEN $3 AND $4 ORDER BY position LIMIT $5`)
@@ -80,23 +79,37 @@ type Card struct {
 // not registered, or the database's error, wrapped. It is one indexed
 // statement.
 func (q *Queries) Card(ctx context.Context, id card.ID) (Card, error) {
+	c, _, err := q.Check(ctx, id, "")
+	return c, err
+}
+
+// Check returns card id and what a use of it at venue is checked against
+// (card.Standing.UsableAt): the venue's facts (zero when it is not a
+// partner, or venue is "") and the venue's and the card's localities'
+// (zero when unknown), in one indexed statement. It returns an error
+// wrapping domain.ErrNotFound when the card is not registered, or the
+// database's error, wrapped.
+func (q *Queries) Check(ctx context.Context, id card.ID, venue partner.ID) (Card, card.VenueFacts, error) {
 	var (
-		c                        Card
-		s                        = &c.Standing
-		issued                   time.Time
-		replacedOn, cancelledOn  *time.Time
-		froms, untils            []time.Time
-		loc, issuer, kind, repBy string
-		replaces                 string
+		c                                      Card
+		s                                      = &c.Standing
+		issued                                 time.Time
+		replacedOn, cancelledOn                *time.Time
+		froms, untils                          []time.Time
+		loc, issuer, kind, repBy, replaces     string
+		vID, vLoc, vKind, vCat, vScope, cScope *string
+		vJoined, vLeft, vlJoined, vlLeft       *time.Time
+		clJoined, clLeft                       *time.Time
 	)
-	err := q.db.QueryRow(ctx, q.sql.card, string(id)).Scan(&s.Card, &issuer, &loc, &kind, &issued, &replaces, &repBy,
+	err := q.db.QueryRow(ctx, q.sql.card, string(id), string(venue)).Scan(&s.Card, &issuer, &loc, &kind, &issued, &replaces, &repBy,
 		&replacedOn, &cancelledOn, &c.Holder.BirthYear, &c.Holder.PostalCode, &c.Holder.MinorChildren,
-		&c.Holder.LifeSituation, &c.Holder.Gender, &froms, &untils)
+		&c.Holder.LifeSituation, &c.Holder.Gender, &froms, &untils,
+		&vID, &vLoc, &vKind, &vCat, &vJoined, &vLeft, &vScope, &vlJoined, &vlLeft, &cScope, &clJoined, &clLeft)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return Card{}, fmt.Errorf("card %s: %w", id, domain.ErrNotFound)
+		return Card{}, card.VenueFacts{}, fmt.Errorf("card %s: %w", id, domain.ErrNotFound)
 	}
 	if err != nil {
-		return Card{}, fmt.Errorf("read card from %s: %w", q.schema, err)
+		return Card{}, card.VenueFacts{}, fmt.Errorf("read card from %s: %w", q.schema, err)
 	}
 	c.Issuer, c.Kind, c.Replaces = partner.ID(issuer), card.Kind(kind), card.ID(replaces)
 	s.Locality, s.IssuedOn, s.ReplacedBy = locality.ID(loc), domain.DateOf(issued), card.ID(repBy)
@@ -105,37 +118,18 @@ func (q *Queries) Card(ctx context.Context, id card.ID) (Card, error) {
 	for i := range froms {
 		s.Periods = append(s.Periods, card.Period{From: domain.DateOf(froms[i]), Until: domain.DateOf(untils[i])})
 	}
-	return c, nil
-}
-
-// VenueFacts returns what a use at venue of a card of cardLocality is
-// checked against (card.Standing.UsableAt): the venue's facts (zero when
-// it is not a partner) and both localities' (zero when unknown). It is one
-// statement; it returns the database's error, wrapped.
-func (q *Queries) VenueFacts(ctx context.Context, venue partner.ID, cardLocality locality.ID) (card.VenueFacts, error) {
-	var (
-		id, loc, kind, cat             *string
-		joined, left                   *time.Time
-		vScope, cScope                 *string
-		vJoined, vLeft, cJoined, cLeft *time.Time
-	)
-	err := q.db.QueryRow(ctx, q.sql.venue, string(venue), string(cardLocality)).Scan(&id, &loc, &kind, &cat, &joined, &left,
-		&vScope, &vJoined, &vLeft, &cScope, &cJoined, &cLeft)
-	if err != nil {
-		return card.VenueFacts{}, fmt.Errorf("read venue facts from %s: %w", q.schema, err)
-	}
 	var f card.VenueFacts
-	if id != nil {
-		f.Venue = partner.Facts{ID: partner.ID(*id), Locality: locality.ID(*loc), Kind: partner.Kind(*kind),
-			Category: partner.Category(*cat), JoinedOn: dateOf(joined), LeftOn: dateOf(left)}
+	if vID != nil {
+		f.Venue = partner.Facts{ID: partner.ID(*vID), Locality: locality.ID(*vLoc), Kind: partner.Kind(*vKind),
+			Category: partner.Category(*vCat), JoinedOn: dateOf(vJoined), LeftOn: dateOf(vLeft)}
 		if vScope != nil {
-			f.VenueLocality = locality.Facts{ID: f.Venue.Locality, Scope: locality.Scope(*vScope), JoinedOn: dateOf(vJoined), LeftOn: dateOf(vLeft)}
+			f.VenueLocality = locality.Facts{ID: f.Venue.Locality, Scope: locality.Scope(*vScope), JoinedOn: dateOf(vlJoined), LeftOn: dateOf(vlLeft)}
 		}
 	}
 	if cScope != nil {
-		f.CardLocality = locality.Facts{ID: cardLocality, Scope: locality.Scope(*cScope), JoinedOn: dateOf(cJoined), LeftOn: dateOf(cLeft)}
+		f.CardLocality = locality.Facts{ID: s.Locality, Scope: locality.Scope(*cScope), JoinedOn: dateOf(clJoined), LeftOn: dateOf(clLeft)}
 	}
-	return f, nil
+	return c, f, nil
 }
 
 // Use is one use recorded on a card. Position is the use's place in the

@@ -271,6 +271,9 @@ func (r *run) queries(ctx context.Context) error {
 			}
 			u := r.uses[i%len(r.uses)].rec
 			c, f, err := cq.Check(ctx, u.Card, u.Venue)
+			if errors.Is(err, domain.ErrNotFound) {
+				return nil // answered: not registered (the rebuild stopped short of it)
+			}
 			if err != nil {
 				return err
 			}

@@ -1429,6 +1429,19 @@ type Event struct {
 	Version       *int       `json:"version,omitempty"`
 }
 
+// FenceHolder defines model for FenceHolder.
+type FenceHolder struct {
+	ApplicationName *string  `json:"applicationName,omitempty"`
+	Database        *string  `json:"database,omitempty"`
+	HeldEvents      *int     `json:"heldEvents,omitempty"`
+	HeldSeconds     *float32 `json:"heldSeconds,omitempty"`
+	OpenSeconds     *float32 `json:"openSeconds,omitempty"`
+	Pid             *int     `json:"pid,omitempty"`
+	Prepared        *string  `json:"prepared,omitempty"`
+	State           *string  `json:"state,omitempty"`
+	User            *string  `json:"user,omitempty"`
+}
+
 // FieldError defines model for FieldError.
 type FieldError struct {
 	Code    *string `json:"code,omitempty"`
@@ -1602,17 +1615,18 @@ type ProjectionFault struct {
 
 // ProjectionStatus defines model for ProjectionStatus.
 type ProjectionStatus struct {
-	Failure    *ProjectionFault `json:"failure,omitempty"`
-	Handler    *string          `json:"handler,omitempty"`
-	Head       *int             `json:"head,omitempty"`
-	LagEvents  *int             `json:"lagEvents,omitempty"`
-	LagSeconds *float32         `json:"lagSeconds,omitempty"`
-	Name       *string          `json:"name,omitempty"`
-	Position   *int             `json:"position,omitempty"`
-	Rebuild    *RebuildProgress `json:"rebuild,omitempty"`
-	Skipped    *int             `json:"skipped,omitempty"`
-	State      *string          `json:"state,omitempty"`
-	UpdatedAt  *string          `json:"updatedAt,omitempty"`
+	Failure     *ProjectionFault `json:"failure,omitempty"`
+	FenceHeldBy *FenceHolder     `json:"fenceHeldBy,omitempty"`
+	Handler     *string          `json:"handler,omitempty"`
+	Head        *int             `json:"head,omitempty"`
+	LagEvents   *int             `json:"lagEvents,omitempty"`
+	LagSeconds  *float32         `json:"lagSeconds,omitempty"`
+	Name        *string          `json:"name,omitempty"`
+	Position    *int             `json:"position,omitempty"`
+	Rebuild     *RebuildProgress `json:"rebuild,omitempty"`
+	Skipped     *int             `json:"skipped,omitempty"`
+	State       *string          `json:"state,omitempty"`
+	UpdatedAt   *string          `json:"updatedAt,omitempty"`
 }
 
 // RebuildProgress defines model for RebuildProgress.

@@ -101,6 +101,15 @@ func TestAuthorisationTable(t *testing.T) {
 		"GET /v1/network":                        {path: "/v1/network?locality=espoo", outPath: "/v1/network?locality=vantaa", ok: readers},
 		"GET /v1/audit/verify":                   {path: "/v1/audit/verify", ok: map[domain.Role]int{N: 200, A: 200}},
 		"GET /v1/projections":                    {path: "/v1/projections", ok: map[domain.Role]int{N: 200, A: 200}},
+
+		"GET /v1/cards/{id}":           {path: "/v1/cards/K-0000001", ok: all(200)},
+		"GET /v1/uses":                 {path: "/v1/uses?venue=espoo-museum", outPath: "/v1/uses?venue=vantaa-hall", ok: map[domain.Role]int{N: 200, C: 200, V: 200, A: 200}},
+		"GET /v1/localities":           {path: "/v1/localities?locality=espoo", outPath: "/v1/localities?locality=vantaa", ok: all(200)},
+		"GET /v1/partners":             {path: "/v1/partners?locality=espoo", outPath: "/v1/partners?locality=vantaa", ok: all(200)},
+		"GET /v1/guidelines":           {path: "/v1/guidelines", ok: all(200)},
+		"GET /v1/guidelines/{version}": {path: "/v1/guidelines/2022", ok: all(200)},
+		"GET /v1/statistics/cross-use": {path: "/v1/statistics/cross-use?locality=espoo", outPath: "/v1/statistics/cross-use?locality=vantaa", ok: readers},
+		"GET /v1/statistics/national":  {path: "/v1/statistics/national", ok: all(200)},
 	}
 	inScope := map[domain.Role]domain.Principal{N: national, C: coordinator, I: issuer, V: venue, A: auditor}
 	outScope := map[domain.Role]domain.Principal{C: coordinatorVantaa, I: issuerVantaa, V: venueVantaa}

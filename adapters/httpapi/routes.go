@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"slices"
 
 	"github.com/kaiku/kaiku/domain"
 	"github.com/kaiku/kaiku/projections/agreements"
@@ -34,7 +35,7 @@ import (
 // pilot-conclusion and /v1/localities/{id}/departure (national), so that
 // every command of the domain has a route.
 func Routes(d Deps) []Route {
-	return append(append(commandRoutes(d), uploadRoute(d)), queryRoutes(d)...)
+	return slices.Concat(commandRoutes(d), []Route{uploadRoute(d)}, queryRoutes(d), deskRoutes(d))
 }
 
 func queryRoutes(d Deps) []Route {

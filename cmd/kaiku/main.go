@@ -52,6 +52,7 @@ func commands() []subcommand {
 		{"tokens", "manage API keys: 'tokens create', 'tokens revoke', 'tokens list'", "create|revoke|list [flags]", runTokens},
 		{"bench", "measure every path against its raw PostgreSQL baseline", "[flags]", runBench},
 		{"project", "run projectors only, consuming the log from a bus (scale-out)", "[flags]", runProject},
+		{"export", "write a table as CSV or XLSX to standard output", "<table> [--format csv|xlsx] [--year Y] [--locality L]", runExport},
 	}
 }
 

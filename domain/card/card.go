@@ -87,8 +87,6 @@ type Issuance struct {
 	Holder   Holder
 }
 
-type period struct{ from, until domain.Date }
-
 // Card is the card aggregate.
 type Card struct {
 	id          ID
@@ -98,7 +96,7 @@ type Card struct {
 	holder      Holder
 	issuedOn    domain.Date
 	replaces    ID
-	periods     []period // validity periods: issue and each renewal
+	periods     []Period // validity periods: issue and each renewal
 	replacedBy  ID
 	replacedOn  domain.Date
 	cancelledOn domain.Date
@@ -153,17 +151,21 @@ func (c *Card) CancelledOn() domain.Date { return c.cancelledOn }
 
 // ValidUntil returns the last valid day of the latest issue or renewal.
 func (c *Card) ValidUntil() domain.Date {
-	if len(c.periods) == 0 {
-		return domain.Date{}
-	}
-	return c.periods[len(c.periods)-1].until
+	return c.Standing().ValidUntil()
+}
+
+// Standing returns what decides whether the card can be used on a date
+// (see Standing); RecordUse applies the same rule.
+func (c *Card) Standing() Standing {
+	return Standing{Card: c.id, Locality: c.locality, IssuedOn: c.issuedOn, Periods: slices.Clone(c.periods),
+		CancelledOn: c.cancelledOn, ReplacedOn: c.replacedOn, ReplacedBy: c.replacedBy, MinorChildren: c.holder.MinorChildren}
 }
 
 // ValidOn reports whether the card can be used on d: d falls in a
 // validity period (the issue's or a renewal's) and the card had been
 // neither cancelled nor replaced by d.
 func (c *Card) ValidOn(d domain.Date) bool {
-	return c.Exists() && !c.endedBy(d) && c.inValidity(d)
+	return c.Standing().validOn(d) == nil
 }
 
 // Uses returns every use recorded on the card in recording order, each
@@ -265,7 +267,7 @@ func Replace(old, newCard *Card, newID ID, on domain.Date) error {
 		return domain.Invalidf("same_card", "newCardId", "a card cannot replace itself")
 	case newCard.Exists():
 		return domain.Violationf(ErrExists.Code, "card %s is already registered", newID)
-	case !old.inValidity(on):
+	case !old.Standing().inValidity(on):
 		return domain.Violationf(ErrExpired.Code, "card %s expired on %s; renew it instead", old.id, old.ValidUntil())
 	}
 	old.raise(Replaced{NewCard: newID, On: on})
@@ -381,14 +383,6 @@ func (c *Card) endable(on domain.Date) error {
 	return nil
 }
 
-func (c *Card) endedBy(d domain.Date) bool {
-	return (!c.cancelledOn.IsZero() && c.cancelledOn.OnOrBefore(d)) || (!c.replacedOn.IsZero() && c.replacedOn.OnOrBefore(d))
-}
-
-func (c *Card) inValidity(d domain.Date) bool {
-	return slices.ContainsFunc(c.periods, func(p period) bool { return d.OnOrAfter(p.from) && d.OnOrBefore(p.until) })
-}
-
 func (c *Card) raise(e domain.Event) {
 	c.apply(e)
 	c.changes = append(c.changes, e)
@@ -398,13 +392,13 @@ func (c *Card) apply(e domain.Event) {
 	switch e := e.(type) {
 	case Issued:
 		c.id, c.issuer, c.locality, c.kind, c.holder, c.issuedOn = e.Card, e.Issuer, e.Locality, e.Kind, e.Holder, e.IssuedOn
-		c.periods = append(c.periods, period{e.IssuedOn, e.ValidUntil})
+		c.periods = append(c.periods, Period{e.IssuedOn, e.ValidUntil})
 	case ReplacementIssued:
 		c.id, c.issuer, c.locality, c.kind, c.holder, c.issuedOn = e.Card, e.Issuer, e.Locality, e.Kind, e.Holder, e.IssuedOn
 		c.replaces = e.ReplacesCard
-		c.periods = append(c.periods, period{e.IssuedOn, e.ValidUntil})
+		c.periods = append(c.periods, Period{e.IssuedOn, e.ValidUntil})
 	case Renewed:
-		c.periods = append(c.periods, period{e.On, e.ValidUntil})
+		c.periods = append(c.periods, Period{e.On, e.ValidUntil})
 		c.renewedOn = domain.MaxDate(c.renewedOn, e.On)
 	case Replaced:
 		c.replacedBy, c.replacedOn = e.NewCard, e.On

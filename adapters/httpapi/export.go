@@ -492,7 +492,7 @@ func safe(c any) any {
 
 // layouts are the fixed layouts of tables published in a set form.
 var layouts = map[reflect.Type]func(rows []reflect.Value) []column{
-	reflect.TypeFor[stats.NationalTable](): nationalLayout,
+	reflect.TypeFor[stats.PublishedTable](): nationalLayout,
 }
 
 // nationalCategories are the use categories with their Finnish names, in
@@ -506,8 +506,19 @@ var nationalCategories = []struct{ key, fi, en string }{
 // year, headers in Finnish and English. Categories beyond the four
 // published ones follow them, under their code.
 func nationalLayout(rows []reflect.Value) []column {
-	get := func(f func(stats.NationalTable) any) func(reflect.Value) any {
-		return func(r reflect.Value) any { return f(r.Interface().(stats.NationalTable)) }
+	// A figure the disclosure policy hides (nil) is an empty cell.
+	get := func(f func(stats.PublishedTable) any) func(reflect.Value) any {
+		return func(r reflect.Value) any {
+			switch v := f(r.Interface().(stats.PublishedTable)).(type) {
+			case *int64:
+				if v == nil {
+					return ""
+				}
+				return *v
+			default:
+				return v
+			}
+		}
 	}
 	cats := slices.Clone(nationalCategories)
 	seen := map[string]bool{}
@@ -516,7 +527,7 @@ func nationalLayout(rows []reflect.Value) []column {
 	}
 	var extra []string
 	for _, r := range rows {
-		for k := range r.Interface().(stats.NationalTable).AdultUsesByCategory {
+		for k := range r.Interface().(stats.PublishedTable).AdultUsesByCategory {
 			if !seen[k] {
 				seen[k] = true
 				extra = append(extra, k)
@@ -528,23 +539,23 @@ func nationalLayout(rows []reflect.Value) []column {
 		cats = append(cats, struct{ key, fi, en string }{k, k, k})
 	}
 	cols := []column{
-		{"Vuosi / year", get(func(t stats.NationalTable) any { return int64(t.Year) })},
-		{"Rekisteröidyt kortit / cards registered", get(func(t stats.NationalTable) any { return t.CardsRegistered })},
-		{"Käyttöön otetut kortit / cards taken into use", get(func(t stats.NationalTable) any { return t.CardsUsed })},
+		{"Vuosi / year", get(func(t stats.PublishedTable) any { return int64(t.Year) })},
+		{"Rekisteröidyt kortit / cards registered", get(func(t stats.PublishedTable) any { return t.CardsRegistered })},
+		{"Käyttöön otetut kortit / cards taken into use", get(func(t stats.PublishedTable) any { return t.CardsUsed })},
 	}
 	for _, c := range cats {
 		cols = append(cols, column{"Aikuisten käyttökerrat: " + c.fi + " / adult uses: " + c.en,
-			get(func(t stats.NationalTable) any { return t.AdultUsesByCategory[c.key] })})
+			get(func(t stats.PublishedTable) any { return t.AdultUsesByCategory[c.key] })})
 	}
-	cols = append(cols, column{"Aikuisten käyttökerrat yhteensä / adult uses in total", get(func(t stats.NationalTable) any { return t.AdultUses })})
+	cols = append(cols, column{"Aikuisten käyttökerrat yhteensä / adult uses in total", get(func(t stats.PublishedTable) any { return t.AdultUses })})
 	for _, c := range cats {
 		cols = append(cols, column{"Lasten käyttökerrat: " + c.fi + " / children's tickets: " + c.en,
-			get(func(t stats.NationalTable) any { return t.ChildTicketsByCategory[c.key] })})
+			get(func(t stats.PublishedTable) any { return t.ChildTicketsByCategory[c.key] })})
 	}
 	return append(cols,
-		column{"Lasten käyttökerrat yhteensä / children's tickets in total", get(func(t stats.NationalTable) any { return t.ChildTickets })},
-		column{"Käyttökerrat yhteensä / total uses", get(func(t stats.NationalTable) any { return t.TotalUses })},
-		column{"Kunnat / municipalities", get(func(t stats.NationalTable) any { return t.Municipalities })},
+		column{"Lasten käyttökerrat yhteensä / children's tickets in total", get(func(t stats.PublishedTable) any { return t.ChildTickets })},
+		column{"Käyttökerrat yhteensä / total uses", get(func(t stats.PublishedTable) any { return t.TotalUses })},
+		column{"Kunnat / municipalities", get(func(t stats.PublishedTable) any { return t.Municipalities })},
 	)
 }
 

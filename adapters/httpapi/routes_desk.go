@@ -129,7 +129,7 @@ func deskRoutes(d Deps) []Route {
 			Query: []QueryParam{{Name: "locality", Description: "Rows where this locality is home or venue; a coordinator's own (the default)."},
 				{Name: "from", Format: "integer", Description: "First year."}, {Name: "to", Format: "integer", Description: "Last year."}}},
 		{Method: http.MethodGet, Pattern: "/v1/statistics/national", Roles: everyone,
-			Summary: "The published national annual table of every year with registrations or uses.", Response: []stats.NationalTable{}, Handler: d.nationalYears},
+			Summary: "The published national annual table of every year with registrations or uses.", Response: []stats.PublishedTable{}, Handler: d.nationalYears},
 	}
 }
 
@@ -430,9 +430,16 @@ func (d Deps) nationalYears(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := []stats.NationalTable{}
+	// Each year as the caller's role may see it (the one disclosure
+	// policy): every role but national sees only years that have ended.
+	today := domain.DateOf(d.today())
+	role := principal(r).Role
+	if disclosure.Applies(role) && last >= today.Year() {
+		last = today.Year() - 1
+	}
+	out := []stats.PublishedTable{}
 	for y := first; ok && y <= last; y++ {
-		t, err := sq.National(r.Context(), y)
+		t, err := sq.NationalFor(r.Context(), role, y, today)
 		if err != nil {
 			return err
 		}

@@ -246,18 +246,27 @@ func TestCrossUseAndNationalYears(t *testing.T) {
 		if n.Suppressed || len(n.Rows) != 1 || n.Rows[0].Key != "2024/espoo/vantaa" || *n.Rows[0].AdultUses != 1 {
 			t.Fatalf("national = %+v", n)
 		}
+		// A coordinator sees only years that have ended (the API's clock
+		// stands in 2024), suppressed.
 		c := decodeJSON[httpapi.CrossUse](t, a.must(t, 200, coordinatorVantaa, "GET", "/v1/statistics/cross-use", "").body)
-		if !c.Suppressed || c.Locality != "vantaa" || len(c.Rows) != 1 || c.Rows[0].AdultUses != nil || !c.Rows[0].Suppressed {
+		if !c.Suppressed || c.Locality != "vantaa" || c.To != 2023 || len(c.Rows) != 0 {
 			t.Fatalf("coordinator = %+v", c)
+		}
+		if ans := a.call(t, coordinatorVantaa, "GET", "/v1/statistics/cross-use?from=2024", ""); ans.status != 400 || ans.prob.Code != "year_not_ended" {
+			t.Fatalf("coordinator asking for 2024: %d %s", ans.status, ans.body)
 		}
 		if ans := a.call(t, national, "GET", "/v1/statistics/cross-use?from=2025&to=2024", ""); ans.status != 400 {
 			t.Fatalf("reversed years: %d", ans.status)
 		}
 	})
 	t.Run("the national table of every year", func(t *testing.T) {
-		ts := decodeJSON[[]stats.NationalTable](t, a.must(t, 200, venue, "GET", "/v1/statistics/national", "").body)
-		if len(ts) != 1 || ts[0].Year != 2024 || ts[0].CardsRegistered != 4 || ts[0].AdultUses != 2 || ts[0].ChildTickets != 1 {
+		ts := decodeJSON[[]stats.PublishedTable](t, a.must(t, 200, national, "GET", "/v1/statistics/national", "").body)
+		if len(ts) != 1 || ts[0].Year != 2024 || *ts[0].CardsRegistered != 4 || *ts[0].AdultUses != 2 || *ts[0].ChildTickets != 1 {
 			t.Fatalf("tables = %+v", ts)
+		}
+		// Every role but national sees only years that have ended.
+		if vs := decodeJSON[[]stats.PublishedTable](t, a.must(t, 200, venue, "GET", "/v1/statistics/national", "").body); len(vs) != 0 {
+			t.Fatalf("a venue sees %+v", vs)
 		}
 	})
 }

@@ -1513,19 +1513,6 @@ type Member struct {
 // MemberScope defines model for Member.Scope.
 type MemberScope string
 
-// NationalTable defines model for NationalTable.
-type NationalTable struct {
-	AdultUses              *int            `json:"adultUses,omitempty"`
-	AdultUsesByCategory    *map[string]int `json:"adultUsesByCategory,omitempty"`
-	CardsRegistered        *int            `json:"cardsRegistered,omitempty"`
-	CardsUsed              *int            `json:"cardsUsed,omitempty"`
-	ChildTickets           *int            `json:"childTickets,omitempty"`
-	ChildTicketsByCategory *map[string]int `json:"childTicketsByCategory,omitempty"`
-	Municipalities         *int            `json:"municipalities,omitempty"`
-	TotalUses              *int            `json:"totalUses,omitempty"`
-	Year                   *int            `json:"year,omitempty"`
-}
-
 // Network defines model for Network.
 type Network struct {
 	Agreements *[]NetworkAgreement `json:"agreements,omitempty"`
@@ -1627,6 +1614,20 @@ type ProjectionStatus struct {
 	Skipped     *int             `json:"skipped,omitempty"`
 	State       *string          `json:"state,omitempty"`
 	UpdatedAt   *string          `json:"updatedAt,omitempty"`
+}
+
+// PublishedTable defines model for PublishedTable.
+type PublishedTable struct {
+	AdultUses              *int             `json:"adultUses,omitempty"`
+	AdultUsesByCategory    *map[string]*int `json:"adultUsesByCategory,omitempty"`
+	CardsRegistered        *int             `json:"cardsRegistered,omitempty"`
+	CardsUsed              *int             `json:"cardsUsed,omitempty"`
+	ChildTickets           *int             `json:"childTickets,omitempty"`
+	ChildTicketsByCategory *map[string]*int `json:"childTicketsByCategory,omitempty"`
+	Municipalities         *int             `json:"municipalities,omitempty"`
+	Suppressed             *bool            `json:"suppressed,omitempty"`
+	TotalUses              *int             `json:"totalUses,omitempty"`
+	Year                   *int             `json:"year,omitempty"`
 }
 
 // RebuildProgress defines model for RebuildProgress.
@@ -1746,6 +1747,7 @@ type UsesPage struct {
 // VerifyReport defines model for VerifyReport.
 type VerifyReport struct {
 	Chained        *int         `json:"chained,omitempty"`
+	Complete       *bool        `json:"complete,omitempty"`
 	Events         *int         `json:"events,omitempty"`
 	FirstBad       *BadPosition `json:"firstBad,omitempty"`
 	HeadHash       *string      `json:"headHash,omitempty"`
@@ -1755,6 +1757,7 @@ type VerifyReport struct {
 	Ok             *bool        `json:"ok,omitempty"`
 	Sealed         *int         `json:"sealed,omitempty"`
 	Seals          *int         `json:"seals,omitempty"`
+	Unchained      *int         `json:"unchained,omitempty"`
 	UncheckedSeals *int         `json:"uncheckedSeals,omitempty"`
 }
 
@@ -3354,7 +3357,7 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/projections (the `GetV1Projections` operationId).
 	GetV1Projections(ctx context.Context, params *GetV1ProjectionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetV1Statistics Statistics grouped by locality, issuer, venue, month, ageGroup, postalArea or category; small cells suppressed for every role but national.
+	// GetV1Statistics Statistics grouped by locality, issuer, venue, month, ageGroup, postalArea or category; for every role but national, one ended calendar year with small cells suppressed (package disclosure).
 	//
 	// Corresponds with GET /v1/statistics (the `GetV1Statistics` operationId).
 	GetV1Statistics(ctx context.Context, params *GetV1StatisticsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -3369,7 +3372,7 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/statistics/national (the `GetV1StatisticsNational` operationId).
 	GetV1StatisticsNational(ctx context.Context, params *GetV1StatisticsNationalParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetV1StatisticsNationalByyear The published national annual table.
+	// GetV1StatisticsNationalByyear The published national annual table; for every role but national, of an ended year with small figures hidden.
 	//
 	// Corresponds with GET /v1/statistics/national/{year} (the `GetV1StatisticsNationalByyear` operationId).
 	GetV1StatisticsNationalByyear(ctx context.Context, year string, params *GetV1StatisticsNationalByyearParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -4386,7 +4389,7 @@ func (c *Client) GetV1Projections(ctx context.Context, params *GetV1ProjectionsP
 	return c.Client.Do(req)
 }
 
-// GetV1Statistics Statistics grouped by locality, issuer, venue, month, ageGroup, postalArea or category; small cells suppressed for every role but national.
+// GetV1Statistics Statistics grouped by locality, issuer, venue, month, ageGroup, postalArea or category; for every role but national, one ended calendar year with small cells suppressed (package disclosure).
 //
 // Corresponds with GET /v1/statistics (the `GetV1Statistics` operationId).
 func (c *Client) GetV1Statistics(ctx context.Context, params *GetV1StatisticsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -4431,7 +4434,7 @@ func (c *Client) GetV1StatisticsNational(ctx context.Context, params *GetV1Stati
 	return c.Client.Do(req)
 }
 
-// GetV1StatisticsNationalByyear The published national annual table.
+// GetV1StatisticsNationalByyear The published national annual table; for every role but national, of an ended year with small figures hidden.
 //
 // Corresponds with GET /v1/statistics/national/{year} (the `GetV1StatisticsNationalByyear` operationId).
 func (c *Client) GetV1StatisticsNationalByyear(ctx context.Context, year string, params *GetV1StatisticsNationalByyearParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -7958,7 +7961,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/projections (the `GetV1Projections` operationId).
 	GetV1ProjectionsWithResponse(ctx context.Context, params *GetV1ProjectionsParams, reqEditors ...RequestEditorFn) (*GetV1ProjectionsResponse, error)
 
-	// GetV1StatisticsWithResponse Statistics grouped by locality, issuer, venue, month, ageGroup, postalArea or category; small cells suppressed for every role but national.
+	// GetV1StatisticsWithResponse Statistics grouped by locality, issuer, venue, month, ageGroup, postalArea or category; for every role but national, one ended calendar year with small cells suppressed (package disclosure).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -7979,7 +7982,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/statistics/national (the `GetV1StatisticsNational` operationId).
 	GetV1StatisticsNationalWithResponse(ctx context.Context, params *GetV1StatisticsNationalParams, reqEditors ...RequestEditorFn) (*GetV1StatisticsNationalResponse, error)
 
-	// GetV1StatisticsNationalByyearWithResponse The published national annual table.
+	// GetV1StatisticsNationalByyearWithResponse The published national annual table; for every role but national, of an ended year with small figures hidden.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -11680,7 +11683,7 @@ type GetV1StatisticsNationalResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *[]NationalTable
+	JSON200 *[]PublishedTable
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *Problem400
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
@@ -11694,7 +11697,7 @@ type GetV1StatisticsNationalResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r GetV1StatisticsNationalResponse) GetJSON200() *[]NationalTable {
+func (r GetV1StatisticsNationalResponse) GetJSON200() *[]PublishedTable {
 	return r.JSON200
 }
 
@@ -11756,7 +11759,7 @@ type GetV1StatisticsNationalByyearResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *NationalTable
+	JSON200 *PublishedTable
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *Problem400
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
@@ -11772,7 +11775,7 @@ type GetV1StatisticsNationalByyearResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r GetV1StatisticsNationalByyearResponse) GetJSON200() *NationalTable {
+func (r GetV1StatisticsNationalByyearResponse) GetJSON200() *PublishedTable {
 	return r.JSON200
 }
 
@@ -12801,7 +12804,7 @@ func (c *ClientWithResponses) GetV1ProjectionsWithResponse(ctx context.Context, 
 	return ParseGetV1ProjectionsResponse(rsp)
 }
 
-// GetV1StatisticsWithResponse Statistics grouped by locality, issuer, venue, month, ageGroup, postalArea or category; small cells suppressed for every role but national.
+// GetV1StatisticsWithResponse Statistics grouped by locality, issuer, venue, month, ageGroup, postalArea or category; for every role but national, one ended calendar year with small cells suppressed (package disclosure).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -12840,7 +12843,7 @@ func (c *ClientWithResponses) GetV1StatisticsNationalWithResponse(ctx context.Co
 	return ParseGetV1StatisticsNationalResponse(rsp)
 }
 
-// GetV1StatisticsNationalByyearWithResponse The published national annual table.
+// GetV1StatisticsNationalByyearWithResponse The published national annual table; for every role but national, of an ended year with small figures hidden.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -15996,7 +15999,7 @@ func ParseGetV1StatisticsNationalResponse(rsp *http.Response) (*GetV1StatisticsN
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest []NationalTable
+		var dest []PublishedTable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -16060,7 +16063,7 @@ func ParseGetV1StatisticsNationalByyearResponse(rsp *http.Response) (*GetV1Stati
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest NationalTable
+		var dest PublishedTable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

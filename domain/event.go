@@ -37,6 +37,9 @@ type Person struct {
 	Name    string `json:"name"`
 	Email   string `json:"email,omitempty"`
 	Phone   string `json:"phone,omitempty"`
+	// Erased is true when the subject's personal data was erased: Subject
+	// is kept, Name, Email and Phone are empty. It is not stored.
+	Erased bool `json:"-"`
 }
 
 // EventID identifies one event; appends are idempotent by it.

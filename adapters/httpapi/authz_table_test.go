@@ -97,6 +97,9 @@ func TestAuthorisationTable(t *testing.T) {
 		"GET /v1/network":                        {path: "/v1/network?locality=espoo", outPath: "/v1/network?locality=vantaa", ok: readers},
 		"GET /v1/audit/verify":                   {path: "/v1/audit/verify", ok: map[domain.Role]int{N: 200, A: 200}},
 		"GET /v1/projections":                    {path: "/v1/projections", ok: map[domain.Role]int{N: 200, A: 200}},
+		"GET /v1/personal-data/{subject}":        {path: "/v1/personal-data/contact:c2:1", ok: map[domain.Role]int{N: 200}},
+		"POST /v1/personal-data/{subject}/erasure": {path: "/v1/personal-data/contact:c{r}:1/erasure", body: `{"reason":"subject_request"}`,
+			ok: map[domain.Role]int{N: 200}},
 	}
 	inScope := map[domain.Role]domain.Principal{N: national, C: coordinator, I: issuer, V: venue, A: auditor}
 	outScope := map[domain.Role]domain.Principal{C: coordinatorVantaa, I: issuerVantaa, V: venueVantaa}

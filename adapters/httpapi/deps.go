@@ -18,7 +18,7 @@ import (
 )
 
 // Deps is what the API's routes (Routes) need. Commands, Views and Now
-// are required; Projections and Verify may be nil, and their routes then
+// are required; Projections, Verify and Personal may be nil, and their routes then
 // answer 500 (a wiring mistake, logged).
 type Deps struct {
 	// Commands runs every command. Build it with command.WithRetries(8)
@@ -37,6 +37,9 @@ type Deps struct {
 	Verify func(ctx context.Context) (audit.Report, error)
 	// Now gives today for queries without a date (UTC is taken).
 	Now func() time.Time
+	// Personal erases and exports subjects' personal data
+	// (/v1/personal-data); nil makes those routes answer 500.
+	Personal PersonalData
 }
 
 // Views resolves the read models' live queries. The live schema of a

@@ -5,6 +5,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/kaiku/kaiku/adapters/postgres"
 	"github.com/kaiku/kaiku/domain/audit"
@@ -74,7 +77,25 @@ KAIKU_SEAL_KEY set, keyed seals are checked against it.`)
 	if p := rep.FirstBad; p != nil {
 		return fmt.Errorf("TAMPERED: first bad position %d: %s: %s\n(the log is not as it was sealed; compare with a backup from before the seal and investigate who wrote to the database directly)", p.Position, p.Kind, p.Detail)
 	}
+	if err := printErasures(ctx, e, pool); err != nil {
+		return err
+	}
 	fmt.Fprintln(e.stdout, "OK: the log verifies")
+	return nil
+}
+
+// printErasures lists the recorded erasures: the chain verifies across
+// them because it covers the digests of personal parts, not the parts.
+func printErasures(ctx context.Context, e *env, pool *pgxpool.Pool) error {
+	es, err := postgres.ListErasures(ctx, pool)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "erasures: %d\n", len(es))
+	for _, x := range es {
+		fmt.Fprintf(e.stdout, "  position %d: subject %s erased %s by %s (reason %s)\n",
+			x.Position, x.Subject, x.RecordedAt.UTC().Format(time.RFC3339), x.By, x.Reason)
+	}
 	return nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/kaiku/kaiku/adapters/postgres"
+	"github.com/kaiku/kaiku/domain/personal"
 )
 
 // config is the process configuration. Each field has an environment
@@ -19,6 +20,11 @@ type config struct {
 	Store       string // KAIKU_STORE: "postgres" or a kurrentdb:// / esdb:// URL
 	Bus         string // KAIKU_BUS: "" (in process) or a nats:// URL
 	SealKey     string // KAIKU_SEAL_KEY: optional HMAC key for audit seals
+	// MasterKey and MasterKeyFile (KAIKU_MASTER_KEY, KAIKU_MASTER_KEY_FILE)
+	// give the master key that wraps personal data keys (personal.go).
+	MasterKey, MasterKeyFile string
+	// demoKey is a throwaway master key `serve --demo` generated, or nil.
+	demoKey *personal.MasterKey
 }
 
 const defaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
@@ -32,6 +38,7 @@ func (c *config) bind(fs *flag.FlagSet, e *env, fields ...string) {
 		return fallback
 	}
 	c.SealKey = e.getenv("KAIKU_SEAL_KEY")
+	c.MasterKey, c.MasterKeyFile = e.getenv("KAIKU_MASTER_KEY"), e.getenv("KAIKU_MASTER_KEY_FILE")
 	for _, f := range fields {
 		switch f {
 		case "db":

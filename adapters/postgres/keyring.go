@@ -216,3 +216,47 @@ func hasSealed(recs []domain.Record) bool {
 	}
 	return false
 }
+
+// Rotate re-wraps every live data key under next, in one transaction,
+// and returns how many it re-wrapped. The sealed data is not touched. After
+// it, processes must start with next: the old key no longer opens
+// anything, and NewKeyring under it fails with ErrWrongMasterKey. It
+// returns an error wrapping ErrWrongMasterKey, and changes nothing, when a
+// stored key does not unwrap under k's master key.
+func (k *Keyring) Rotate(ctx context.Context, next personal.MasterKey) (int, error) {
+	n := 0
+	err := pgx.BeginFunc(ctx, k.pool, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT subject, wrapped, master_fp FROM personal_keys
+			WHERE wrapped IS NOT NULL ORDER BY subject FOR UPDATE`)
+		if err != nil {
+			return err
+		}
+		type row struct {
+			s           personal.Subject
+			wrapped, fp []byte
+		}
+		all, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
+			var x row
+			return x, r.Scan(&x.s, &x.wrapped, &x.fp)
+		})
+		if err != nil {
+			return err
+		}
+		for _, x := range all {
+			d, err := k.unwrap(x.s, x.wrapped, x.fp)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `UPDATE personal_keys SET wrapped = $2, master_fp = $3 WHERE subject = $1`,
+				string(x.s), next.Wrap(x.s, d), next.Fingerprint()); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("rotate master key: %w", err)
+	}
+	return n, nil
+}

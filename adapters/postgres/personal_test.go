@@ -343,3 +343,24 @@ func TestSubjectAccessListsPartsWithTheirEvents(t *testing.T) {
 		t.Errorf("access of an unknown subject: err = %v, want ErrNotFound", err)
 	}
 }
+
+func TestMasterKeyRotationRewrapsEveryKey(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.NewPool(t)
+	old, _ := personal.NewMasterKey()
+	s := sealingStore(t, pool, old)
+	want := appendContact(t, s, "p-keep", matti)
+	appendContact(t, s, "p-erase", maija)
+	next, _ := personal.NewMasterKey()
+	n, err := s.Keyring().Rotate(t.Context(), next)
+	if err != nil || n != 2 {
+		t.Fatalf("Rotate = %d, %v; want 2 keys re-wrapped", n, err)
+	}
+	if _, err := postgres.NewKeyring(t.Context(), pool, old); !errors.Is(err, postgres.ErrWrongMasterKey) {
+		t.Fatalf("the old key after rotation: err = %v, want ErrWrongMasterKey", err)
+	}
+	got, err := sealingStore(t, pool, next).ReadStream(t.Context(), want.Stream, 0)
+	if err != nil || len(got) != 1 || string(got[0].Personal) != string(want.Personal) {
+		t.Fatalf("read under the new key = %v, %v", got, err)
+	}
+}

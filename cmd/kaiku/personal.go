@@ -81,11 +81,12 @@ func (c *config) personalData(ctx context.Context) (*postgres.PersonalData, func
 	return postgres.NewPersonalData(pool, store.(*postgres.Store)), func() { closeStore(); pool.Close() }, nil
 }
 
-const personalUsage = `Usage: kaiku personal erase|show|seal|new-key [flags]
+const personalUsage = `Usage: kaiku personal erase|show|seal|rotate|new-key [flags]
 
   erase    erase a subject's personal data: --subject S --reason R
   show     print everything held about a subject (subject access): --subject S
   seal     seal personal parts still in plain text, and apply recorded erasures again
+  rotate   re-wrap every data key under a new master key: --new-key-file F
   new-key  print a new random master key (64 hex characters)`
 
 func runPersonal(ctx context.Context, e *env, args []string) error {
@@ -100,6 +101,8 @@ func runPersonal(ctx context.Context, e *env, args []string) error {
 		return runPersonalShow(ctx, e, args[1:])
 	case "seal":
 		return runPersonalSeal(ctx, e, args[1:])
+	case "rotate":
+		return runPersonalRotate(ctx, e, args[1:])
 	case "new-key":
 		_, k := personal.NewMasterKey()
 		fmt.Fprintln(e.stdout, k)
@@ -215,5 +218,37 @@ func prepareServe(ctx context.Context, pd *postgres.PersonalData, info func(msg 
 	if sealed > 0 || skipped > 0 {
 		info("personal parts sealed", "sealed", sealed, "without subject, left plain", skipped)
 	}
+	return nil
+}
+
+func runPersonalRotate(ctx context.Context, e *env, args []string) error {
+	var cfg config
+	fs := newFlags(e, "personal rotate", "--new-key-file F [flags]", `
+Re-wraps every data key under the master key in the file F, in one
+transaction; the sealed data is not touched. The current key comes from
+KAIKU_MASTER_KEY or KAIKU_MASTER_KEY_FILE as usual. Stop the service first
+and start it with the new key afterwards: the old key opens nothing more.`)
+	cfg.bind(fs, e, "db", "store")
+	file := fs.String("new-key-file", "", "file holding the new master key (64 hex characters)")
+	if err := parse(e, fs, args); err != nil {
+		return err
+	}
+	next, err := personal.LoadMasterKey("", *file)
+	if errors.Is(err, personal.ErrNoMasterKey) {
+		return errors.New("--new-key-file: give the file holding the new master key (kaiku personal new-key > F)")
+	}
+	if err != nil {
+		return err
+	}
+	pd, done, err := cfg.personalData(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	n, err := pd.Keyring().Rotate(ctx, next)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "re-wrapped %d data keys under the master key with fingerprint %x; start the service with it\n", n, next.Fingerprint())
 	return nil
 }

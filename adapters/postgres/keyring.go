@@ -97,6 +97,11 @@ func (k *Keyring) keyFor(ctx context.Context, q Querier, s personal.Subject) (pe
 		SELECT wrapped, master_fp FROM ins
 		UNION ALL SELECT wrapped, master_fp FROM personal_keys WHERE subject = $1 AND NOT EXISTS (SELECT FROM ins)`,
 		string(s), k.master.Wrap(s, fresh), k.fp).Scan(&wrapped, &fp)
+	if errors.Is(err, pgx.ErrNoRows) {
+		// A concurrent append created the key after this statement's
+		// snapshot: the insert waited for it and did nothing. Read it anew.
+		err = q.QueryRow(ctx, `SELECT wrapped, master_fp FROM personal_keys WHERE subject = $1`, string(s)).Scan(&wrapped, &fp)
+	}
 	if err != nil {
 		return personal.DataKey{}, fmt.Errorf("data key of %s: %w", s, err)
 	}

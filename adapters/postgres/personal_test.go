@@ -364,3 +364,35 @@ func TestMasterKeyRotationRewrapsEveryKey(t *testing.T) {
 		t.Fatalf("read under the new key = %v, %v", got, err)
 	}
 }
+
+func TestConcurrentAppendsOfANewSubjectShareOneKey(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.NewPool(t)
+	m, _ := personal.NewMasterKey()
+	const n = 8
+	errs := make(chan error, n)
+	on := mustDate(t, "2024-02-01")
+	for i := range n {
+		s := sealingStore(t, pool, m) // each with a cold cache
+		go func() {
+			rec, err := domain.Encode(partner.ContactChanged{Contact: matti, On: on}, domain.Metadata{Principal: domain.System})
+			if err == nil {
+				_, err = s.Append(t.Context(), domain.StreamID("partner-race-"+string(rune('a'+i))), domain.NoStream, rec)
+			}
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	var keys int
+	if err := pool.QueryRow(t.Context(), `SELECT count(*) FROM personal_keys`).Scan(&keys); err != nil || keys != 1 {
+		t.Fatalf("%d keys for one subject (%v), want 1", keys, err)
+	}
+	got, err := readAllOf(t, sealingStore(t, pool, m), pool, n)
+	if err != nil || len(got) != n {
+		t.Fatalf("read %d of %d parts: %v", len(got), n, err)
+	}
+}

@@ -23,6 +23,7 @@ var ErrNotFound = errors.New("not found")
 // and return them directly or with detail through Violationf.
 type Violation struct {
 	Code    string
+	Field   string // the input field the rule judged, when one
 	Message string
 }
 

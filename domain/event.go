@@ -30,24 +30,52 @@ type PersonalCarrier interface {
 	PersonalData() *Person
 }
 
-// Person is personal data of a contact person or a coordinator.
+// Person is personal data of a contact person or a coordinator, or a
+// free-text note (which may name a person by mistake) kept apart so that it
+// can be erased like a person's data.
 type Person struct {
-	// Subject identifies the person for erasure; it is not personal data.
+	// Subject identifies the person or note for erasure; it is not
+	// personal data.
 	Subject string `json:"-"`
-	Name    string `json:"name"`
+	Name    string `json:"name,omitempty"`
 	Email   string `json:"email,omitempty"`
 	Phone   string `json:"phone,omitempty"`
+	Note    string `json:"note,omitempty"`
 	// Erased is true when the subject's personal data was erased: Subject
-	// is kept, Name, Email and Phone are empty. It is not stored.
+	// is kept, every other field is empty. It is not stored.
 	Erased bool `json:"-"`
+}
+
+// IsZero reports whether p holds no personal data.
+func (p Person) IsZero() bool { return p.Name == "" && p.Email == "" && p.Phone == "" && p.Note == "" }
+
+// NewNote returns a note as a personal part under a subject of its own
+// ("note:<uuid>", never derived from the text), or the zero Person for an
+// empty note.
+func NewNote(text string) Person {
+	if text == "" {
+		return Person{}
+	}
+	return Person{Subject: "note:" + string(NewEventID()), Note: text}
 }
 
 // EventID identifies one event; appends are idempotent by it.
 // It is a UUID in canonical text form.
 type EventID string
 
-// NewEventID returns a new time-ordered UUID (version 7).
+// NewEventID returns a new time-ordered UUID (version 7). It never returns
+// one that ContainsIdentityCode would take for a personal identity code
+// (about one in two thousand random UUIDs has that shape), so that nothing
+// identifier-shaped enters the log even by chance.
 func NewEventID() EventID {
+	for {
+		if id := newUUID(); !ContainsIdentityCode(id) {
+			return EventID(id)
+		}
+	}
+}
+
+func newUUID() string {
 	var b [16]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		panic(fmt.Errorf("crypto/rand: %w", err))
@@ -58,7 +86,7 @@ func NewEventID() EventID {
 	copy(b[0:6], ts[2:8])
 	b[6] = (b[6] & 0x0f) | 0x70
 	b[8] = (b[8] & 0x3f) | 0x80
-	return EventID(formatUUID(b))
+	return formatUUID(b)
 }
 
 func formatUUID(b [16]byte) string {

@@ -100,10 +100,14 @@ func Decode(r Record) (Event, error) {
 
 // Encode turns an event and its metadata into a Record ready to append,
 // with a fresh event id. Personal data of a PersonalCarrier goes to
-// Record.Personal; everything else to Record.Data.
+// Record.Personal; everything else to Record.Data. An event holding a value
+// no read model should carry (see guard) is refused with *Invalid.
 func Encode(e Event, md Metadata) (Record, error) {
 	typ, ver, err := SplitEventName(e.EventName())
 	if err != nil {
+		return Record{}, err
+	}
+	if err := guard(e); err != nil {
 		return Record{}, err
 	}
 	data, err := json.Marshal(e)
@@ -125,7 +129,7 @@ func Encode(e Event, md Metadata) (Record, error) {
 	}
 	if pc, ok := pointerTo(e).(PersonalCarrier); ok {
 		p := pc.PersonalData()
-		if p != nil && (p.Name != "" || p.Email != "" || p.Phone != "") {
+		if p != nil && !p.IsZero() {
 			if r.Personal, err = json.Marshal(p); err != nil {
 				return Record{}, fmt.Errorf("encode personal data of %s: %w", e.EventName(), err)
 			}

@@ -46,7 +46,7 @@ func TestRoleGateFollowsTheRouteTable(t *testing.T) {
 	routes := []httpapi.Route{
 		{Method: "POST", Pattern: "/v1/localities", Roles: []domain.Role{domain.RoleNational}, Request: struct{}{}, Handler: ok},
 		{Method: "GET", Pattern: "/v1/compliance", Roles: []domain.Role{domain.RoleNational, domain.RoleCoordinator, domain.RoleAuditor}, Handler: ok},
-		{Method: "POST", Pattern: "/v1/cards/{id}/uses", Roles: []domain.Role{domain.RoleVenue}, CardPayload: true, Handler: ok},
+		{Method: "POST", Pattern: "/v1/cards/{id}/uses", Roles: []domain.Role{domain.RoleVenue}, Handler: ok},
 		// A table mistake: the auditor must still not write.
 		{Method: "POST", Pattern: "/v1/mistake", Roles: []domain.Role{domain.RoleAuditor}, Handler: ok},
 	}

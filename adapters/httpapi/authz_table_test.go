@@ -40,7 +40,7 @@ func TestAuthorisationTable(t *testing.T) {
 		if p == "espoo-new" {
 			kind = `"kind":"issuer","category":"ngo"`
 		}
-		a.must(t, 201, national, "POST", "/v1/partners", `{"id":"`+p+`","locality":"espoo","name":"P",`+kind+`,"contact":{"name":"C","email":"c@example.fi","phone":"1"},"joinedOn":"2024-01-15"}`)
+		a.must(t, 201, national, "POST", "/v1/partners", `{"id":"`+p+`","locality":"espoo","name":"P",`+kind+`,"contact":{"name":"C","email":"c@example.fi","phone":"+358 40 123 4567"},"joinedOn":"2024-01-15"}`)
 	}
 	N, C, I, V, A := domain.RoleNational, domain.RoleCoordinator, domain.RoleIssuer, domain.RoleVenue, domain.RoleAuditor
 	all := func(s int) map[domain.Role]int { return map[domain.Role]int{N: s, C: s, I: s, V: s, A: s} }
@@ -50,27 +50,27 @@ func TestAuthorisationTable(t *testing.T) {
 	rows := map[string]authzRow{
 		"POST /v1/localities":                       {path: "/v1/localities", body: `{"id":"loc{r}","name":"L","municipalities":["91{r}"],"scope":"local","joinedOn":"2024-01-01"}`, ok: map[domain.Role]int{N: 201}},
 		"POST /v1/localities/{id}/pilot-conclusion": {path: "/v1/localities/espoo/pilot-conclusion", body: `{"on":"2024-05-0{r}"}`, ok: map[domain.Role]int{N: 200}},
-		"POST /v1/localities/{id}/departure":        {path: "/v1/localities/loc1/departure", body: `{"on":"2024-06-01","reason":"x"}`, ok: map[domain.Role]int{N: 200}},
-		"POST /v1/localities/{id}/coordinators": {path: "/v1/localities/espoo/coordinators", body: `{"side":"social","name":"S","email":"s@example.fi","phone":"1","on":"2024-02-01"}`,
+		"POST /v1/localities/{id}/departure":        {path: "/v1/localities/loc1/departure", body: `{"on":"2024-06-01","reason":"other"}`, ok: map[domain.Role]int{N: 200}},
+		"POST /v1/localities/{id}/coordinators": {path: "/v1/localities/espoo/coordinators", body: `{"side":"social","name":"S","email":"s@example.fi","phone":"+358 40 123 4567","on":"2024-02-01"}`,
 			outPath: "/v1/localities/vantaa/coordinators", ok: map[domain.Role]int{N: 200, C: 200}},
 		"POST /v1/localities/{id}/feedback-meetings": {path: "/v1/localities/espoo/feedback-meetings", body: `{"heldOn":"2024-05-02","participants":3}`,
 			outPath: "/v1/localities/vantaa/feedback-meetings", ok: map[domain.Role]int{N: 201, C: 201}},
-		"POST /v1/partners": {path: "/v1/partners", body: `{"id":"p{r}","locality":"espoo","name":"P","kind":"venue","category":"sport","contact":{"name":"C","email":"c@example.fi","phone":"1"},"joinedOn":"2024-01-15"}`,
-			outBody: `{"id":"q{r}","locality":"vantaa","name":"P","kind":"venue","category":"sport","contact":{"name":"C","email":"c@example.fi","phone":"1"},"joinedOn":"2024-01-15"}`,
+		"POST /v1/partners": {path: "/v1/partners", body: `{"id":"p{r}","locality":"espoo","name":"P","kind":"venue","category":"sport","contact":{"name":"C","email":"c@example.fi","phone":"+358 40 123 4567"},"joinedOn":"2024-01-15"}`,
+			outBody: `{"id":"q{r}","locality":"vantaa","name":"P","kind":"venue","category":"sport","contact":{"name":"C","email":"c@example.fi","phone":"+358 40 123 4567"},"joinedOn":"2024-01-15"}`,
 			ok:      map[domain.Role]int{N: 201, C: 201}},
 		"POST /v1/partners/{id}/approval": {path: "/v1/partners/espoo-new/approval", body: `{"on":"2024-02-01"}`, ok: map[domain.Role]int{N: 200}},
-		"PUT /v1/partners/{id}/contact": {path: "/v1/partners/espoo-museum/contact", body: `{"name":"N{r}","email":"n@example.fi","phone":"1","on":"2024-03-01"}`,
+		"PUT /v1/partners/{id}/contact": {path: "/v1/partners/espoo-museum/contact", body: `{"name":"N{r}","email":"n@example.fi","phone":"+358 40 123 4567","on":"2024-03-01"}`,
 			outPath: "/v1/partners/vantaa-hall/contact", ok: map[domain.Role]int{N: 200, C: 200}},
 		"POST /v1/partners/{id}/commitments": {path: "/v1/partners/c{r}/commitments", body: `{"guidelineVersion":"2022","via":"brochure","on":"2024-03-0{r}"}`,
 			outPath: "/v1/partners/vantaa-hall/commitments", ok: map[domain.Role]int{N: 200, C: 200}},
-		"POST /v1/partners/{id}/departure": {path: "/v1/partners/p{r}/departure", body: `{"on":"2024-06-01","reason":"x"}`,
+		"POST /v1/partners/{id}/departure": {path: "/v1/partners/p{r}/departure", body: `{"on":"2024-06-01","reason":"other"}`,
 			outPath: "/v1/partners/vantaa-hall/departure", ok: map[domain.Role]int{N: 200, C: 200}},
 		"POST /v1/agreements": {path: "/v1/agreements", body: `{"id":"a{r}","locality":"espoo","partner":"c{r}","kind":"pilot","templateVersion":"2022-1","validFrom":"2024-01-01","validUntil":"2024-04-30"}`,
 			outBody: `{"id":"b{r}","locality":"vantaa","partner":"vantaa-hall","kind":"pilot","templateVersion":"2022-1","validFrom":"2024-01-01","validUntil":"2024-12-31"}`,
 			ok:      map[domain.Role]int{N: 201, C: 201}},
 		"POST /v1/agreements/{id}/amendments": {path: "/v1/agreements/ag-espoo/amendments", body: `{"on":"2024-03-0{r}","validUntil":"2025-0{r}-28","note":"x"}`,
 			outPath: "/v1/agreements/ag-vantaa/amendments", ok: map[domain.Role]int{N: 201, C: 201}},
-		"POST /v1/agreements/{id}/termination": {path: "/v1/agreements/a{r}/termination", body: `{"on":"2024-04-01","reason":"x"}`,
+		"POST /v1/agreements/{id}/termination": {path: "/v1/agreements/a{r}/termination", body: `{"on":"2024-04-01","reason":"other"}`,
 			outPath: "/v1/agreements/ag-vantaa/termination", ok: map[domain.Role]int{N: 200, C: 200}},
 		"POST /v1/guidelines": {path: "/v1/guidelines", body: `{"version":"203{r}","adoptedOn":"2024-06-01","effectiveFrom":"203{r}-01-01","rules":{"minHolderAge":16,"cardValidityMonths":12,"childTicketMaxAge":17,"childTicketsForCourses":false,"smallCellThreshold":5,"categories":["culture","education","science","sport"],"ageBands":[16,25]}}`,
 			ok: map[domain.Role]int{N: 201}},
@@ -80,10 +80,10 @@ func TestAuthorisationTable(t *testing.T) {
 		"POST /v1/cards/{id}/renewal":      {path: "/v1/cards/K-0000002/renewal", body: `{"on":"2024-06-0{r}"}`, outPath: "/v1/cards/K-0000099/renewal", ok: map[domain.Role]int{I: 200}},
 		"POST /v1/cards/{id}/replacement":  {path: "/v1/cards/K-0000003/replacement", body: `{"newCardId":"K-300000{r}","on":"2024-06-01"}`, outPath: "/v1/cards/K-0000099/replacement", ok: map[domain.Role]int{I: 201}},
 		"PATCH /v1/cards/{id}":             {path: "/v1/cards/K-0000004", body: `{"minorChildren":{r}}`, outPath: "/v1/cards/K-0000099", ok: map[domain.Role]int{I: 200}},
-		"POST /v1/cards/{id}/cancellation": {path: "/v1/cards/K-0000005/cancellation", body: `{"on":"2024-06-01","reason":"x"}`, outPath: "/v1/cards/K-0000099/cancellation", ok: map[domain.Role]int{I: 200}},
+		"POST /v1/cards/{id}/cancellation": {path: "/v1/cards/K-0000005/cancellation", body: `{"on":"2024-06-01","reason":"other"}`, outPath: "/v1/cards/K-0000099/cancellation", ok: map[domain.Role]int{I: 200}},
 		"POST /v1/cards/{id}/uses": {path: "/v1/cards/K-0000006/uses", body: `{"venue":"espoo-museum","usedOn":"2024-04-02"}`,
 			outBody: `{"venue":"vantaa-hall","usedOn":"2024-04-02"}`, ok: map[domain.Role]int{V: 201}},
-		"POST /v1/cards/{id}/uses/{useId}/cancellation": {path: "/v1/cards/K-0000001/uses/u1/cancellation", body: `{"reason":"x"}`, outPath: "/v1/cards/K-0000001/uses/v1/cancellation", ok: map[domain.Role]int{V: 200}},
+		"POST /v1/cards/{id}/uses/{useId}/cancellation": {path: "/v1/cards/K-0000001/uses/u1/cancellation", body: `{"reason":"other"}`, outPath: "/v1/cards/K-0000001/uses/v1/cancellation", ok: map[domain.Role]int{V: 200}},
 
 		"GET /v1/statistics":                     {path: "/v1/statistics?locality=espoo", outPath: "/v1/statistics?locality=vantaa", ok: all(200)},
 		"GET /v1/statistics/national/{year}":     {path: "/v1/statistics/national/2024", ok: all(200)},

@@ -12,7 +12,7 @@
 //
 // Middleware order, outermost first: Correlate, Metrics, AccessLog,
 // Recover, LimitBody; then per route: Authenticate, the role gate,
-// RefusePersonalData (card routes), Idempotent (POST/PUT/PATCH), handler.
+// Idempotent (POST/PUT/PATCH), handler.
 // The personal-data guard runs before idempotency so that a refused body
 // never reaches storage, not even as a hash.
 package httpapi

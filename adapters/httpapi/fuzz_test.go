@@ -1,14 +1,11 @@
 package httpapi_test
 
 import (
-	"bytes"
-	"net/http/httptest"
 	"testing"
 
 	"github.com/kaiku/kaiku/adapters/httpapi"
 	"github.com/kaiku/kaiku/domain"
 	"github.com/kaiku/kaiku/domain/card"
-	"github.com/kaiku/kaiku/domain/command"
 	"github.com/kaiku/kaiku/domain/guideline"
 	"github.com/kaiku/kaiku/domain/locality"
 	"github.com/kaiku/kaiku/domain/partner"
@@ -36,8 +33,7 @@ func FuzzDecodeCommand(f *testing.F) {
 		Commitments: []partner.Commitment{{GuidelineVersion: "2022", Via: partner.ViaAgreement, On: domain.MustDate("2024-01-01")}}}
 	locFacts := locality.Facts{ID: "espoo", Scope: locality.ScopeNational, JoinedOn: domain.MustDate("2024-01-01")}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		var issue command.IssueCard
-		if err := httpapi.DecodeForTest(httptest.NewRequest("POST", "/v1/cards", bytes.NewReader(body)), &issue); err == nil {
+		if issue, err := httpapi.DecodeIssueCard(body); err == nil {
 			issue.Issuer = "espoo-sos-1"
 			c := card.Load(nil)
 			on := issue.IssuedOn
@@ -55,7 +51,6 @@ func FuzzDecodeCommand(f *testing.F) {
 				}
 			}
 		}
-		var use command.RecordUse
-		_ = httpapi.DecodeForTest(httptest.NewRequest("POST", "/v1/cards/K-1/uses", bytes.NewReader(body)), &use)
+		_, _ = httpapi.DecodeRecordUse(body)
 	})
 }

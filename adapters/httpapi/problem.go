@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/go-chi/chi/v5"
+
 	"github.com/kaiku/kaiku/adapters/postgres"
 	"github.com/kaiku/kaiku/domain"
 )
@@ -60,6 +62,7 @@ func problem(status int, code, title, detail string) Problem {
 //	domain.ErrConflict               409 version_conflict
 //	idempotency in progress          409 idempotency_in_progress
 //	*http.MaxBytesError              413 body_too_large
+//	a body not application/json      415 unsupported_media_type
 //	*domain.Violation                422 with its code
 //	idempotency key reused           422 idempotency_key_reused
 //	anything else                    500 internal (detail withheld)
@@ -116,7 +119,11 @@ func ProblemFor(err error) Problem {
 		return problem(http.StatusUnprocessableEntity, "idempotency_key_reused", "Idempotency key reused",
 			"this Idempotency-Key was first sent with a different request; use a new key for a new request")
 	case errors.As(err, &violation):
-		return problem(http.StatusUnprocessableEntity, violation.Code, "Rule violated", violation.Message)
+		p := problem(http.StatusUnprocessableEntity, violation.Code, "Rule violated", violation.Message)
+		p.Field = violation.Field
+		return p
+	case errors.Is(err, errUnsupportedMediaType):
+		return problem(http.StatusUnsupportedMediaType, "unsupported_media_type", "Unsupported media type", err.Error())
 	}
 	return problem(http.StatusInternalServerError, "internal", "Internal error",
 		"something went wrong on our side; quote the correlation id when reporting it")
@@ -127,7 +134,7 @@ func ProblemFor(err error) Problem {
 // else is logged here, since 4xx are the caller's to fix.
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	p := ProblemFor(err)
-	p.Instance = r.URL.Path
+	p.Instance = instance(r)
 	p.CorrelationID = string(CorrelationIDFrom(r.Context()))
 	if p.Status >= 500 {
 		slog.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path,
@@ -137,6 +144,19 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="kaiku"`)
 	}
 	writeProblem(w, p)
+}
+
+// instance names the route a problem happened on by its pattern
+// ("/v1/cards/{id}/renewal"), never the raw path, which may hold what the
+// door refused (an identity code typed as a card number).
+func instance(r *http.Request) string {
+	if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
+		return rc.RoutePattern()
+	}
+	if domain.CheckText("", r.URL.Path, 2048) != nil {
+		return ""
+	}
+	return r.URL.Path
 }
 
 func writeProblem(w http.ResponseWriter, p Problem) {

@@ -28,11 +28,9 @@ type Route struct {
 	// Roles may call the route; the role gate answers 403 to others before
 	// the handler runs. The handler then checks scope with Authorize.
 	// Empty only with Public.
-	Roles  []domain.Role
-	Public bool // no authentication (health, metrics, the OpenAPI document)
-	// CardPayload marks card routes: RefusePersonalData guards their body.
-	CardPayload bool
-	Summary     string
+	Roles   []domain.Role
+	Public  bool // no authentication (health, metrics, the OpenAPI document)
+	Summary string
 	// Request is a value of the JSON body type (for the OpenAPI schema);
 	// nil when the route takes no body. Tag required fields `required:"true"`.
 	Request any

@@ -13,6 +13,7 @@ import (
 	"github.com/kaiku/kaiku/domain/agreement"
 	"github.com/kaiku/kaiku/domain/card"
 	"github.com/kaiku/kaiku/domain/command"
+	"github.com/kaiku/kaiku/domain/guideline"
 	"github.com/kaiku/kaiku/domain/locality"
 	"github.com/kaiku/kaiku/domain/partner"
 )
@@ -53,9 +54,11 @@ func resultOf(res command.Result) CommandResult {
 // cmdSpec describes one command route's handler: how it fills the
 // command from the request and checks scope, what it runs, and what it
 // names as created.
-type cmdSpec[C any] struct {
+type cmdSpec[R, C any] struct {
 	// optionalBody lets an empty body stand for {} (every field optional).
 	optionalBody bool
+	// to maps the decoded request body to the domain command.
+	to func(R) C
 	// prepare sets the path ids and checks the principal's scope (it may
 	// load aggregates to learn the owner).
 	prepare func(ctx context.Context, r *http.Request, p domain.Principal, c *C) error
@@ -64,14 +67,16 @@ type cmdSpec[C any] struct {
 	id func(c C, res command.Result) string
 }
 
-// commandHandler decodes the body strictly into a C, prepares it, runs it
+// commandHandler decodes the body strictly into the request type R (the
+// one door of every command), maps it to its command, prepares it, runs it
 // and answers status with a CommandResult.
-func commandHandler[C any](status int, s cmdSpec[C]) HandlerFunc {
+func commandHandler[R, C any](status int, s cmdSpec[R, C]) HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		var c C
-		if err := decodeCommand(r, &c, s.optionalBody); err != nil {
+		var req R
+		if err := decodeCommand(r, &req, s.optionalBody); err != nil {
 			return err
 		}
+		c := s.to(req)
 		p, _ := PrincipalFrom(r.Context())
 		if s.prepare != nil {
 			if err := s.prepare(r.Context(), r, p, &c); err != nil {
@@ -90,15 +95,19 @@ func commandHandler[C any](status int, s cmdSpec[C]) HandlerFunc {
 	}
 }
 
-// decodeCommand decodes r's body into dst; with optional, an empty body
-// leaves dst zero.
+// decodeCommand decodes r's body into dst like Decode; with optional, an
+// empty body (of any content type) leaves dst zero.
 func decodeCommand(r *http.Request, dst any, optional bool) error {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		return fmt.Errorf("read request body: %w", err)
 	}
-	if optional && len(bytes.TrimSpace(body)) == 0 {
+	empty := len(bytes.TrimSpace(body)) == 0
+	if optional && empty {
 		return nil
+	}
+	if !empty && !isJSON(r.Header.Get("Content-Type")) {
+		return errUnsupportedMediaType
 	}
 	return decodeBytes(body, dst)
 }
@@ -188,35 +197,46 @@ func commandRoutes(d Deps) []Route {
 	return []Route{
 		// Localities.
 		{Method: http.MethodPost, Pattern: "/v1/localities", Roles: national,
-			Summary: "Register a locality (Kaikukeskus).", Request: command.RegisterLocality{}, Response: res,
-			Handler: commandHandler(http.StatusCreated, cmdSpec[command.RegisterLocality]{
+			Summary: "Register a locality (Kaikukeskus).", Request: registerLocalityRequest{}, Response: res,
+			Handler: commandHandler(http.StatusCreated, cmdSpec[registerLocalityRequest, command.RegisterLocality]{
+				to:  registerLocalityRequest.command,
 				run: h.RegisterLocality,
 				id:  func(c command.RegisterLocality, _ command.Result) string { return string(c.ID) },
 			})},
 		{Method: http.MethodPost, Pattern: "/v1/localities/{id}/pilot-conclusion", Roles: national, Status: http.StatusOK,
-			Summary: "Conclude a locality's pilot: it is established from then on.", Request: command.ConcludePilot{}, Response: res,
-			Handler: commandHandler(http.StatusOK, cmdSpec[command.ConcludePilot]{optionalBody: true,
+			Summary: "Conclude a locality's pilot: it is established from then on.", Request: onRequest{}, Response: res,
+			Handler: commandHandler(http.StatusOK, cmdSpec[onRequest, command.ConcludePilot]{optionalBody: true,
+				to: func(r onRequest) command.ConcludePilot { return command.ConcludePilot{On: r.On} },
 				prepare: func(ctx context.Context, r *http.Request, p domain.Principal, c *command.ConcludePilot) error {
 					return onLocality(ctx, r, p, &c.Locality)
 				},
 				run: h.ConcludePilot})},
 		{Method: http.MethodPost, Pattern: "/v1/localities/{id}/departure", Roles: national, Status: http.StatusOK,
-			Summary: "Record that a locality left the network.", Request: command.LeaveLocality{}, Response: res,
-			Handler: commandHandler(http.StatusOK, cmdSpec[command.LeaveLocality]{
+			Summary: "Record that a locality left the network.", Request: leaveRequest{}, Response: res,
+			Handler: commandHandler(http.StatusOK, cmdSpec[leaveRequest, command.LeaveLocality]{
+				to: func(r leaveRequest) command.LeaveLocality {
+					return command.LeaveLocality{On: r.On, Reason: r.Reason, Note: r.Note}
+				},
 				prepare: func(ctx context.Context, r *http.Request, p domain.Principal, c *command.LeaveLocality) error {
 					return onLocality(ctx, r, p, &c.Locality)
 				},
 				run: h.LeaveLocality})},
 		{Method: http.MethodPost, Pattern: "/v1/localities/{id}/coordinators", Roles: network, Status: http.StatusOK,
-			Summary: "Assign a locality's locally responsible person (culture or social side).", Request: command.AssignCoordinator{}, Response: res,
-			Handler: commandHandler(http.StatusOK, cmdSpec[command.AssignCoordinator]{
+			Summary: "Assign a locality's locally responsible person (culture or social side).", Request: coordinatorRequest{}, Response: res,
+			Handler: commandHandler(http.StatusOK, cmdSpec[coordinatorRequest, command.AssignCoordinator]{
+				to: func(r coordinatorRequest) command.AssignCoordinator {
+					return command.AssignCoordinator{Side: r.Side, Name: r.Name, Email: r.Email, Phone: r.Phone, On: r.On}
+				},
 				prepare: func(ctx context.Context, r *http.Request, p domain.Principal, c *command.AssignCoordinator) error {
 					return onLocality(ctx, r, p, &c.Locality)
 				},
 				run: h.AssignCoordinator})},
 		{Method: http.MethodPost, Pattern: "/v1/localities/{id}/feedback-meetings", Roles: network,
-			Summary: "Record a held feedback meeting.", Request: command.HoldFeedbackMeeting{}, Response: res,
-			Handler: commandHandler(http.StatusCreated, cmdSpec[command.HoldFeedbackMeeting]{
+			Summary: "Record a held feedback meeting.", Request: feedbackMeetingRequest{}, Response: res,
+			Handler: commandHandler(http.StatusCreated, cmdSpec[feedbackMeetingRequest, command.HoldFeedbackMeeting]{
+				to: func(r feedbackMeetingRequest) command.HoldFeedbackMeeting {
+					return command.HoldFeedbackMeeting{HeldOn: r.HeldOn, Participants: r.Participants}
+				},
 				prepare: func(ctx context.Context, r *http.Request, p domain.Principal, c *command.HoldFeedbackMeeting) error {
 					return onLocality(ctx, r, p, &c.Locality)
 				},
@@ -224,8 +244,9 @@ func commandRoutes(d Deps) []Route {
 
 		// Partners.
 		{Method: http.MethodPost, Pattern: "/v1/partners", Roles: network,
-			Summary: "A partner (issuer office or venue) joins a locality.", Request: command.JoinPartner{}, Response: res,
-			Handler: commandHandler(http.StatusCreated, cmdSpec[command.JoinPartner]{
+			Summary: "A partner (issuer office or venue) joins a locality.", Request: joinPartnerRequest{}, Response: res,
+			Handler: commandHandler(http.StatusCreated, cmdSpec[joinPartnerRequest, command.JoinPartner]{
+				to: joinPartnerRequest.command,
 				prepare: func(_ context.Context, _ *http.Request, p domain.Principal, c *command.JoinPartner) error {
 					return scopeLocality(p, c.Locality)
 				},
@@ -233,29 +254,39 @@ func commandRoutes(d Deps) []Route {
 				id:  func(c command.JoinPartner, _ command.Result) string { return string(c.ID) },
 			})},
 		{Method: http.MethodPost, Pattern: "/v1/partners/{id}/approval", Roles: national, Status: http.StatusOK,
-			Summary: "Approve a new issuer (Kaikukeskus).", Request: command.ApproveIssuer{}, Response: res,
-			Handler: commandHandler(http.StatusOK, cmdSpec[command.ApproveIssuer]{optionalBody: true,
+			Summary: "Approve a new issuer (Kaikukeskus).", Request: onRequest{}, Response: res,
+			Handler: commandHandler(http.StatusOK, cmdSpec[onRequest, command.ApproveIssuer]{optionalBody: true,
+				to: func(r onRequest) command.ApproveIssuer { return command.ApproveIssuer{On: r.On} },
 				prepare: func(ctx context.Context, r *http.Request, p domain.Principal, c *command.ApproveIssuer) error {
 					return onPartner(ctx, r, p, &c.Partner)
 				},
 				run: h.ApproveIssuer})},
 		{Method: http.MethodPut, Pattern: "/v1/partners/{id}/contact", Roles: network,
-			Summary: "Replace a partner's designated contact person.", Request: command.ChangeContact{}, Response: res,
-			Handler: commandHandler(http.StatusOK, cmdSpec[command.ChangeContact]{
+			Summary: "Replace a partner's designated contact person.", Request: changeContactRequest{}, Response: res,
+			Handler: commandHandler(http.StatusOK, cmdSpec[changeContactRequest, command.ChangeContact]{
+				to: func(r changeContactRequest) command.ChangeContact {
+					return command.ChangeContact{Name: r.Name, Email: r.Email, Phone: r.Phone, On: r.On}
+				},
 				prepare: func(ctx context.Context, r *http.Request, p domain.Principal, c *command.ChangeContact) error {
 					return onPartner(ctx, r, p, &c.Partner)
 				},
 				run: h.ChangeContact})},
 		{Method: http.MethodPost, Pattern: "/v1/partners/{id}/commitments", Roles: network, Status: http.StatusOK,
-			Summary: "Record a partner's commitment to a guideline version.", Request: command.CommitToGuideline{}, Response: res,
-			Handler: commandHandler(http.StatusOK, cmdSpec[command.CommitToGuideline]{
+			Summary: "Record a partner's commitment to a guideline version.", Request: commitmentRequest{}, Response: res,
+			Handler: commandHandler(http.StatusOK, cmdSpec[commitmentRequest, command.CommitToGuideline]{
+				to: func(r commitmentRequest) command.CommitToGuideline {
+					return command.CommitToGuideline{GuidelineVersion: guideline.Version(r.GuidelineVersion), Via: r.Via, On: r.On}
+				},
 				prepare: func(ctx context.Context, r *http.Request, p domain.Principal, c *command.CommitToGuideline) error {
 					return onPartner(ctx, r, p, &c.Partner)
 				},
 				run: h.CommitToGuideline})},
 		{Method: http.MethodPost, Pattern: "/v1/partners/{id}/departure", Roles: network, Status: http.StatusOK,
-			Summary: "Record that a partner left the network.", Request: command.LeavePartner{}, Response: res,
-			Handler: commandHandler(http.StatusOK, cmdSpec[command.LeavePartner]{
+			Summary: "Record that a partner left the network.", Request: leaveRequest{}, Response: res,
+			Handler: commandHandler(http.StatusOK, cmdSpec[leaveRequest, command.LeavePartner]{
+				to: func(r leaveRequest) command.LeavePartner {
+					return command.LeavePartner{On: r.On, Reason: r.Reason, Note: r.Note}
+				},
 				prepare: func(ctx context.Context, r *http.Request, p domain.Principal, c *command.LeavePartner) error {
 					return onPartner(ctx, r, p, &c.Partner)
 				},
@@ -263,8 +294,9 @@ func commandRoutes(d Deps) []Route {
 
 		// Agreements.
 		{Method: http.MethodPost, Pattern: "/v1/agreements", Roles: network,
-			Summary: "Sign an agreement between a locality and a partner.", Request: command.SignAgreement{}, Response: res,
-			Handler: commandHandler(http.StatusCreated, cmdSpec[command.SignAgreement]{
+			Summary: "Sign an agreement between a locality and a partner.", Request: signAgreementRequest{}, Response: res,
+			Handler: commandHandler(http.StatusCreated, cmdSpec[signAgreementRequest, command.SignAgreement]{
+				to: signAgreementRequest.command,
 				prepare: func(_ context.Context, _ *http.Request, p domain.Principal, c *command.SignAgreement) error {
 					return scopeLocality(p, c.Locality)
 				},
@@ -272,15 +304,21 @@ func commandRoutes(d Deps) []Route {
 				id:  func(c command.SignAgreement, _ command.Result) string { return string(c.ID) },
 			})},
 		{Method: http.MethodPost, Pattern: "/v1/agreements/{id}/amendments", Roles: network,
-			Summary: "Amend an agreement's validity.", Request: command.AmendAgreement{}, Response: res,
-			Handler: commandHandler(http.StatusCreated, cmdSpec[command.AmendAgreement]{
+			Summary: "Amend an agreement's validity.", Request: amendAgreementRequest{}, Response: res,
+			Handler: commandHandler(http.StatusCreated, cmdSpec[amendAgreementRequest, command.AmendAgreement]{
+				to: func(r amendAgreementRequest) command.AmendAgreement {
+					return command.AmendAgreement{On: r.On, ValidUntil: r.ValidUntil, Reason: r.Reason, Note: r.Note}
+				},
 				prepare: func(ctx context.Context, r *http.Request, p domain.Principal, c *command.AmendAgreement) error {
 					return onAgreement(ctx, r, p, &c.Agreement)
 				},
 				run: h.AmendAgreement})},
 		{Method: http.MethodPost, Pattern: "/v1/agreements/{id}/termination", Roles: network, Status: http.StatusOK,
-			Summary: "Terminate an agreement.", Request: command.TerminateAgreement{}, Response: res,
-			Handler: commandHandler(http.StatusOK, cmdSpec[command.TerminateAgreement]{
+			Summary: "Terminate an agreement.", Request: leaveRequest{}, Response: res,
+			Handler: commandHandler(http.StatusOK, cmdSpec[leaveRequest, command.TerminateAgreement]{
+				to: func(r leaveRequest) command.TerminateAgreement {
+					return command.TerminateAgreement{On: r.On, Reason: r.Reason, Note: r.Note}
+				},
 				prepare: func(ctx context.Context, r *http.Request, p domain.Principal, c *command.TerminateAgreement) error {
 					return onAgreement(ctx, r, p, &c.Agreement)
 				},
@@ -288,16 +326,18 @@ func commandRoutes(d Deps) []Route {
 
 		// The national guideline.
 		{Method: http.MethodPost, Pattern: "/v1/guidelines", Roles: national,
-			Summary: "Adopt a new version of the national guideline (Kaikukeskus).", Request: command.ReviseGuideline{}, Response: res,
-			Handler: commandHandler(http.StatusCreated, cmdSpec[command.ReviseGuideline]{
+			Summary: "Adopt a new version of the national guideline (Kaikukeskus).", Request: reviseGuidelineRequest{}, Response: res,
+			Handler: commandHandler(http.StatusCreated, cmdSpec[reviseGuidelineRequest, command.ReviseGuideline]{
+				to:  reviseGuidelineRequest.command,
 				run: h.ReviseGuideline,
 				id:  func(c command.ReviseGuideline, _ command.Result) string { return string(c.Version) },
 			})},
 
 		// Cards.
-		{Method: http.MethodPost, Pattern: "/v1/cards", Roles: issuers, CardPayload: true,
-			Summary: "Issue a card (an approved, committed issuer office; issuer defaults to the caller).", Request: command.IssueCard{}, Response: res,
-			Handler: commandHandler(http.StatusCreated, cmdSpec[command.IssueCard]{
+		{Method: http.MethodPost, Pattern: "/v1/cards", Roles: issuers,
+			Summary: "Issue a card (an approved, committed issuer office; issuer defaults to the caller).", Request: issueCardRequest{}, Response: res,
+			Handler: commandHandler(http.StatusCreated, cmdSpec[issueCardRequest, command.IssueCard]{
+				to: issueCardRequest.command,
 				prepare: func(_ context.Context, _ *http.Request, p domain.Principal, c *command.IssueCard) error {
 					if c.Issuer == "" {
 						c.Issuer = partner.ID(p.Partner)
@@ -307,39 +347,51 @@ func commandRoutes(d Deps) []Route {
 				run: h.IssueCard,
 				id:  func(c command.IssueCard, _ command.Result) string { return string(c.ID) },
 			})},
-		{Method: http.MethodPost, Pattern: "/v1/cards/{id}/renewal", Roles: issuers, CardPayload: true, Status: http.StatusOK,
-			Summary: "Renew a card at its issuing unit.", Request: command.RenewCard{}, Response: res,
-			Handler: commandHandler(http.StatusOK, cmdSpec[command.RenewCard]{optionalBody: true,
+		{Method: http.MethodPost, Pattern: "/v1/cards/{id}/renewal", Roles: issuers, Status: http.StatusOK,
+			Summary: "Renew a card at its issuing unit.", Request: onRequest{}, Response: res,
+			Handler: commandHandler(http.StatusOK, cmdSpec[onRequest, command.RenewCard]{optionalBody: true,
+				to: func(r onRequest) command.RenewCard { return command.RenewCard{On: r.On} },
 				prepare: func(ctx context.Context, r *http.Request, p domain.Principal, c *command.RenewCard) error {
 					return onCard(ctx, r, p, &c.Card)
 				},
 				run: h.RenewCard})},
-		{Method: http.MethodPost, Pattern: "/v1/cards/{id}/replacement", Roles: issuers, CardPayload: true,
-			Summary: "Replace a lost card by a new card number.", Request: command.ReplaceCard{}, Response: res,
-			Handler: commandHandler(http.StatusCreated, cmdSpec[command.ReplaceCard]{
+		{Method: http.MethodPost, Pattern: "/v1/cards/{id}/replacement", Roles: issuers,
+			Summary: "Replace a lost card by a new card number.", Request: replaceCardRequest{}, Response: res,
+			Handler: commandHandler(http.StatusCreated, cmdSpec[replaceCardRequest, command.ReplaceCard]{
+				to: func(r replaceCardRequest) command.ReplaceCard {
+					return command.ReplaceCard{NewCardID: card.ID(r.NewCardID), On: r.On}
+				},
 				prepare: func(ctx context.Context, r *http.Request, p domain.Principal, c *command.ReplaceCard) error {
 					return onCard(ctx, r, p, &c.Card)
 				},
 				run: h.ReplaceCard,
 				id:  func(c command.ReplaceCard, _ command.Result) string { return string(c.NewCardID) },
 			})},
-		{Method: http.MethodPatch, Pattern: "/v1/cards/{id}", Roles: issuers, CardPayload: true,
-			Summary: "Correct a card's registered details; the fields given replace the registered ones.", Request: command.CorrectCard{}, Response: res,
-			Handler: commandHandler(http.StatusOK, cmdSpec[command.CorrectCard]{
+		{Method: http.MethodPatch, Pattern: "/v1/cards/{id}", Roles: issuers,
+			Summary: "Correct a card's registered details; the fields given replace the registered ones.", Request: correctCardRequest{}, Response: res,
+			Handler: commandHandler(http.StatusOK, cmdSpec[correctCardRequest, command.CorrectCard]{
+				to: func(r correctCardRequest) command.CorrectCard {
+					return command.CorrectCard{On: r.On, MinorChildren: r.MinorChildren, PostalCode: r.PostalCode,
+						LifeSituation: r.LifeSituation, Gender: r.Gender, BirthYear: r.BirthYear}
+				},
 				prepare: func(ctx context.Context, r *http.Request, p domain.Principal, c *command.CorrectCard) error {
 					return onCard(ctx, r, p, &c.Card)
 				},
 				run: h.CorrectCard})},
-		{Method: http.MethodPost, Pattern: "/v1/cards/{id}/cancellation", Roles: issuers, CardPayload: true, Status: http.StatusOK,
-			Summary: "Cancel a card.", Request: command.CancelCard{}, Response: res,
-			Handler: commandHandler(http.StatusOK, cmdSpec[command.CancelCard]{optionalBody: true,
+		{Method: http.MethodPost, Pattern: "/v1/cards/{id}/cancellation", Roles: issuers, Status: http.StatusOK,
+			Summary: "Cancel a card.", Request: leaveRequest{}, Response: res,
+			Handler: commandHandler(http.StatusOK, cmdSpec[leaveRequest, command.CancelCard]{optionalBody: true,
+				to: func(r leaveRequest) command.CancelCard {
+					return command.CancelCard{On: r.On, Reason: r.Reason, Note: r.Note}
+				},
 				prepare: func(ctx context.Context, r *http.Request, p domain.Principal, c *command.CancelCard) error {
 					return onCard(ctx, r, p, &c.Card)
 				},
 				run: h.CancelCard})},
-		{Method: http.MethodPost, Pattern: "/v1/cards/{id}/uses", Roles: venues, CardPayload: true,
-			Summary: "Record a use of a card at a venue (venue defaults to the caller).", Request: command.RecordUse{}, Response: res,
-			Handler: commandHandler(http.StatusCreated, cmdSpec[command.RecordUse]{
+		{Method: http.MethodPost, Pattern: "/v1/cards/{id}/uses", Roles: venues,
+			Summary: "Record a use of a card at a venue (venue defaults to the caller).", Request: recordUseRequest{}, Response: res,
+			Handler: commandHandler(http.StatusCreated, cmdSpec[recordUseRequest, command.RecordUse]{
+				to: recordUseRequest.command,
 				prepare: func(_ context.Context, r *http.Request, p domain.Principal, c *command.RecordUse) error {
 					c.Card = card.ID(pathID(r))
 					if c.Venue == "" {
@@ -350,9 +402,12 @@ func commandRoutes(d Deps) []Route {
 				run: h.RecordUse,
 				id:  func(_ command.RecordUse, res command.Result) string { return res.UseID },
 			})},
-		{Method: http.MethodPost, Pattern: "/v1/cards/{id}/uses/{useId}/cancellation", Roles: venues, CardPayload: true, Status: http.StatusOK,
-			Summary: "Cancel a wrongly recorded use (only the venue that recorded it).", Request: command.CancelUse{}, Response: res,
-			Handler: commandHandler(http.StatusOK, cmdSpec[command.CancelUse]{optionalBody: true,
+		{Method: http.MethodPost, Pattern: "/v1/cards/{id}/uses/{useId}/cancellation", Roles: venues, Status: http.StatusOK,
+			Summary: "Cancel a wrongly recorded use (only the venue that recorded it).", Request: cancelUseRequest{}, Response: res,
+			Handler: commandHandler(http.StatusOK, cmdSpec[cancelUseRequest, command.CancelUse]{optionalBody: true,
+				to: func(r cancelUseRequest) command.CancelUse {
+					return command.CancelUse{On: r.On, Reason: r.Reason, Note: r.Note}
+				},
 				prepare: func(ctx context.Context, r *http.Request, p domain.Principal, c *command.CancelUse) error {
 					c.Card, c.Use = card.ID(pathID(r)), card.UseID(chi.URLParam(r, "useId"))
 					if _, err := card.ParseID(string(c.Card)); err != nil {

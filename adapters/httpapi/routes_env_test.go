@@ -174,6 +174,7 @@ type api struct {
 	url      string
 	keys     map[domain.Principal]string
 	verify   func(context.Context) (audit.Report, error)
+	views    *testViews
 
 	mu        sync.Mutex
 	exchanges []exchange
@@ -195,6 +196,7 @@ func newAPI(t testing.TB) *api {
 	a := &api{pool: pool, store: store, keys: map[domain.Principal]string{}}
 	a.commands = command.New(store, command.WithRetries(16), command.WithClock(func() time.Time { return today }))
 	runner := newViews(t, pool, store)
+	a.views = runner
 	a.verify = func(ctx context.Context) (audit.Report, error) { return postgres.Verify(ctx, pool, nil) }
 	deps := httpapi.Deps{Commands: a.commands, Views: runner, Projections: runner.runner, Now: func() time.Time { return today },
 		Verify:   func(ctx context.Context) (audit.Report, error) { return a.verify(ctx) },

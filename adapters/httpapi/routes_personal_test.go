@@ -2,8 +2,12 @@ package httpapi_test
 
 import (
 	"context"
+	"encoding/hex"
 	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 func TestPersonalDataAccessAndErasureThroughTheAPI(t *testing.T) {
@@ -80,10 +84,56 @@ func TestPersonalDataAccessAndErasureThroughTheAPI(t *testing.T) {
 		got.Erasures[0].Reason != "subject_request" || !strings.HasPrefix(got.Erasures[0].By, "national") {
 		t.Fatalf("subject access after erasure: %+v", got)
 	}
-	for _, v := range []string{name, email} {
+
+	// A note is a subject of its own, erased like a person.
+	const note = "Soitettu Liisa Virtaselle numeroon 040 1234567"
+	a.must(t, 201, national, "POST", "/v1/agreements", `{"id":"ag-lib","locality":"espoo","partner":"espoo-lib","kind":"pilot","templateVersion":"2022-1","validFrom":"2024-01-01","validUntil":"2024-12-31"}`)
+	ans = a.must(t, 201, national, "POST", "/v1/agreements/ag-lib/amendments", `{"on":"2024-03-01","validUntil":"2025-06-30","note":"`+note+`"}`)
+	subjects := decodeJSON[struct{ Subjects []string }](t, ans.body).Subjects
+	if len(subjects) != 1 || !strings.HasPrefix(subjects[0], "note:") {
+		t.Fatalf("the amendment names subjects %v, want one note", subjects)
+	}
+	if acc := a.must(t, 200, national, "GET", "/v1/personal-data/"+subjects[0], ""); !strings.Contains(acc.body, note) ||
+		!strings.Contains(acc.body, `"kind":"note"`) || !strings.Contains(acc.body, "agreement.amended") {
+		t.Fatalf("subject access of the note: %s", acc.body)
+	}
+	a.must(t, 200, national, "POST", "/v1/personal-data/"+subjects[0]+"/erasure", `{"reason":"mistake"}`)
+	a.must(t, 200, national, "GET", "/v1/agreements/ag-lib/timeline", "")
+
+	for _, v := range []string{name, email, note} {
 		var n int
 		if err := a.pool.QueryRow(context.Background(), `SELECT count(*) FROM events e WHERE strpos(e::text, $1) > 0`, v).Scan(&n); err != nil || n != 0 {
 			t.Errorf("the log still holds %q in %d events (%v)", v, n, err)
 		}
+		if found := tablesHolding(t, a.pool, v); len(found) > 0 {
+			t.Errorf("after erasure %q is still in %v", v, found)
+		}
 	}
+}
+
+// tablesHolding returns every table of the database whose rows, as text,
+// contain v (bytea columns are searched in their hex form too).
+func tablesHolding(t *testing.T, pool *pgxpool.Pool, v string) []string {
+	t.Helper()
+	rows, err := pool.Query(context.Background(), `SELECT format('%I.%I', table_schema, table_name) FROM information_schema.tables
+		WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema')`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found []string
+	for _, tb := range tables {
+		var n int
+		if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM `+tb+` t WHERE strpos(t::text, $1) > 0 OR strpos(t::text, $2) > 0`,
+			v, hex.EncodeToString([]byte(v))).Scan(&n); err != nil {
+			t.Fatalf("search %s: %v", tb, err)
+		}
+		if n > 0 {
+			found = append(found, tb)
+		}
+	}
+	return found
 }

@@ -130,9 +130,6 @@ func New(cfg Config) *Server {
 		if !rt.Public {
 			mw = append(mw, auth, requireRoles(rt.Roles))
 		}
-		if rt.CardPayload {
-			mw = append(mw, RefusePersonalData)
-		}
 		if idem != nil && rt.Method != http.MethodGet {
 			mw = append(mw, idem)
 		}

@@ -28,7 +28,7 @@ func TestServerEndpoints(t *testing.T) {
 	e := newEnv(t, httpapi.Config{
 		Ready: []httpapi.Check{{Name: "projections", Ready: func(context.Context) error { return errors.New("stats projection stopped") }}},
 		Routes: []httpapi.Route{
-			{Method: "POST", Pattern: "/v1/cards", Roles: []domain.Role{domain.RoleIssuer}, CardPayload: true, Request: cardBody{}, Summary: "Issue a card.",
+			{Method: "POST", Pattern: "/v1/cards", Roles: []domain.Role{domain.RoleIssuer}, Request: cardBody{}, Summary: "Issue a card.",
 				Handler: func(w http.ResponseWriter, r *http.Request) error {
 					md = httpapi.MetadataFrom(r)
 					var b cardBody

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -214,6 +215,12 @@ func (p *PersonalData) scrub(ctx context.Context, tx pgx.Tx, s personal.Subject,
 	if readModels, err = scrubReadModels(ctx, tx, s); err != nil {
 		return 0, 0, 0, err
 	}
+	values = searchable(values)
+	n, err := scrubReadModelValues(ctx, tx, values)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	readModels += n
 	idem, parked, err = scrubCopies(ctx, tx, values)
 	return readModels, idem, parked, err
 }
@@ -369,6 +376,71 @@ func scrubReadModels(ctx context.Context, tx pgx.Tx, s personal.Subject) (int64,
 			return n, fmt.Errorf("erase %s from %s.%s: %w", s, t.schema, t.name, err)
 		}
 		n += tag.RowsAffected()
+	}
+	return n, nil
+}
+
+// minSearchable is the length (in characters) from which an erased value
+// is searched for in copies that do not name the subject: a shorter one
+// ("1" for a phone) would match unrelated text everywhere.
+const minSearchable = 4
+
+// searchable returns the values erasure searches copies for.
+func searchable(values []string) []string {
+	var out []string
+	for _, v := range values {
+		if utf8.RuneCountInString(v) >= minSearchable {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// scrubReadModelValues removes values from every text column of every
+// read-model version's tables (schemas in read_model_versions), for copies
+// kept without a subject column (an agreement entry's note): a column equal
+// to a value becomes NULL, or ” where NULL is not allowed (what a replay
+// of the erased event writes); one that contains it gets the value replaced
+// by "[erased]".
+func scrubReadModelValues(ctx context.Context, tx pgx.Tx, values []string) (int64, error) {
+	if len(values) == 0 {
+		return 0, nil
+	}
+	rows, err := tx.Query(ctx, `SELECT c.table_schema, c.table_name, c.column_name, c.is_nullable = 'YES'
+		FROM information_schema.columns c
+		JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name AND t.table_type = 'BASE TABLE'
+		WHERE c.table_schema IN (SELECT schema_name FROM read_model_versions)
+			AND c.data_type IN ('text', 'character varying')
+		ORDER BY 1, 2, 3`)
+	if err != nil {
+		return 0, fmt.Errorf("find read-model text columns: %w", err)
+	}
+	type column struct {
+		schema, table, name string
+		nullable            bool
+	}
+	cols, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (column, error) {
+		var c column
+		return c, r.Scan(&c.schema, &c.table, &c.name, &c.nullable)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("find read-model text columns: %w", err)
+	}
+	var n int64
+	for _, c := range cols {
+		id, empty := pgx.Identifier{c.name}.Sanitize(), `''`
+		if c.nullable {
+			empty = "NULL"
+		}
+		for _, v := range values {
+			tag, err := tx.Exec(ctx, `UPDATE `+pgx.Identifier{c.schema, c.table}.Sanitize()+` SET `+id+` = CASE
+					WHEN `+id+` = $1 THEN `+empty+` ELSE replace(`+id+`, $1, '[erased]') END
+				WHERE strpos(`+id+`, $1) > 0`, v)
+			if err != nil {
+				return n, fmt.Errorf("erase values from %s.%s.%s: %w", c.schema, c.table, c.name, err)
+			}
+			n += tag.RowsAffected()
+		}
 	}
 	return n, nil
 }

@@ -14,8 +14,8 @@ type ID string
 // ParseID checks that s is a slug (domain.IsSlug) and returns it as an ID,
 // or a *domain.Invalid with code "invalid_id".
 func ParseID(s string) (ID, error) {
-	if !domain.IsSlug(s) {
-		return "", domain.Invalidf("invalid_id", "id", "agreement id %q must be 1–64 letters, digits, '-', '_' or '.'", s)
+	if err := domain.CheckID("id", s, "invalid_id"); err != nil {
+		return "", err
 	}
 	return ID(s), nil
 }
@@ -170,7 +170,7 @@ func (a *Agreement) Sign(s Signed, loc locality.Facts, p partner.Facts) error {
 // Amend sets a new last valid day, on on. It returns ErrNotSigned,
 // ErrTerminated, ErrAmendmentBeforeSigned when validUntil is before the
 // agreement's start, or a *domain.Invalid for a missing date.
-func (a *Agreement) Amend(on, validUntil domain.Date, note string) error {
+func (a *Agreement) Amend(on, validUntil domain.Date, reason string, note domain.Person) error {
 	if err := a.open(); err != nil {
 		return err
 	}
@@ -180,21 +180,21 @@ func (a *Agreement) Amend(on, validUntil domain.Date, note string) error {
 	if validUntil.Before(a.signed.ValidFrom) {
 		return domain.Violationf(ErrAmendmentBeforeSigned.Code, "validUntil %s is before the agreement starts on %s", validUntil, a.signed.ValidFrom)
 	}
-	a.raise(Amended{On: on, ValidUntil: validUntil, Note: strings.TrimSpace(note)})
+	a.raise(Amended{On: on, ValidUntil: validUntil, Reason: reason, Note: note})
 	return nil
 }
 
 // Terminate ends the agreement on on. It returns ErrNotSigned,
 // ErrTerminated, or ErrTerminationOutside unless on lies within the
 // agreement's (amended) validity.
-func (a *Agreement) Terminate(on domain.Date, reason string) error {
+func (a *Agreement) Terminate(on domain.Date, reason string, note domain.Person) error {
 	if err := a.open(); err != nil {
 		return err
 	}
 	if on.Before(a.signed.ValidFrom) || on.After(a.validUntil) {
 		return domain.Violationf(ErrTerminationOutside.Code, "%s is outside the validity %s – %s", on, a.signed.ValidFrom, a.validUntil)
 	}
-	a.raise(Terminated{On: on, Reason: strings.TrimSpace(reason)})
+	a.raise(Terminated{On: on, Reason: reason, Note: note})
 	return nil
 }
 
@@ -220,7 +220,7 @@ func (a *Agreement) apply(e domain.Event) {
 		a.timeline = append(a.timeline, Entry{On: e.ValidFrom, What: "signed", ValidUntil: e.ValidUntil})
 	case Amended:
 		a.validUntil = e.ValidUntil
-		a.timeline = append(a.timeline, Entry{On: e.On, What: "amended", ValidUntil: e.ValidUntil, Note: e.Note})
+		a.timeline = append(a.timeline, Entry{On: e.On, What: "amended", ValidUntil: e.ValidUntil, Note: e.Reason})
 	case Terminated:
 		t := e
 		a.terminated = &t

@@ -66,19 +66,27 @@ func TestCommands(t *testing.T) {
 		{name: "validity cannot end before it starts",
 			when: sign(with(pilotAgreement(), func(s *agreement.Signed) { s.ValidUntil = d("2024-01-01") }), espoo, pilotPartner), wantCode: "invalid_period"},
 		{name: "an agreement is amended", given: signed,
-			when: func(a *agreement.Agreement) error { return a.Amend(d("2024-05-01"), d("2024-11-30"), "shorter") },
-			want: []domain.Event{agreement.Amended{On: d("2024-05-01"), ValidUntil: d("2024-11-30"), Note: "shorter"}}},
+			when: func(a *agreement.Agreement) error {
+				return a.Amend(d("2024-05-01"), d("2024-11-30"), "shortening", domain.Person{Subject: "note:1", Note: "shorter"})
+			},
+			want: []domain.Event{agreement.Amended{On: d("2024-05-01"), ValidUntil: d("2024-11-30"), Reason: "shortening", Note: domain.Person{Subject: "note:1", Note: "shorter"}}}},
 		{name: "a terminated agreement cannot be amended", given: terminated,
-			when: func(a *agreement.Agreement) error { return a.Amend(d("2024-07-01"), d("2024-11-30"), "") }, wantCode: "agreement_terminated"},
+			when: func(a *agreement.Agreement) error {
+				return a.Amend(d("2024-07-01"), d("2024-11-30"), "", domain.Person{})
+			}, wantCode: "agreement_terminated"},
 		{name: "an unsigned agreement cannot be amended",
-			when: func(a *agreement.Agreement) error { return a.Amend(d("2024-07-01"), d("2024-11-30"), "") }, wantCode: "agreement_not_signed"},
+			when: func(a *agreement.Agreement) error {
+				return a.Amend(d("2024-07-01"), d("2024-11-30"), "", domain.Person{})
+			}, wantCode: "agreement_not_signed"},
 		{name: "an agreement is terminated within its validity", given: signed,
-			when: func(a *agreement.Agreement) error { return a.Terminate(d("2024-06-30"), "merged") },
-			want: []domain.Event{agreement.Terminated{On: d("2024-06-30"), Reason: "merged"}}},
+			when: func(a *agreement.Agreement) error {
+				return a.Terminate(d("2024-06-30"), "mutual_agreement", domain.Person{})
+			},
+			want: []domain.Event{agreement.Terminated{On: d("2024-06-30"), Reason: "mutual_agreement"}}},
 		{name: "an agreement cannot be terminated after its validity", given: signed,
-			when: func(a *agreement.Agreement) error { return a.Terminate(d("2025-01-01"), "") }, wantCode: "termination_outside_validity"},
+			when: func(a *agreement.Agreement) error { return a.Terminate(d("2025-01-01"), "", domain.Person{}) }, wantCode: "termination_outside_validity"},
 		{name: "an agreement cannot be terminated twice", given: terminated,
-			when: func(a *agreement.Agreement) error { return a.Terminate(d("2024-07-01"), "") }, wantCode: "agreement_terminated"},
+			when: func(a *agreement.Agreement) error { return a.Terminate(d("2024-07-01"), "", domain.Person{}) }, wantCode: "agreement_terminated"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -106,7 +114,7 @@ func TestCommands(t *testing.T) {
 
 func TestTimelineAndInForce(t *testing.T) {
 	t.Parallel()
-	amended := agreement.Load([]domain.Event{pilotAgreement(), agreement.Amended{On: d("2024-05-01"), ValidUntil: d("2024-10-31"), Note: "n"}})
+	amended := agreement.Load([]domain.Event{pilotAgreement(), agreement.Amended{On: d("2024-05-01"), ValidUntil: d("2024-10-31"), Reason: "shortening", Note: domain.Person{Note: "n"}}})
 	terminated := agreement.Load([]domain.Event{pilotAgreement(), agreement.Terminated{On: d("2024-06-30"), Reason: "r"}})
 	tests := []struct {
 		name string
@@ -121,11 +129,11 @@ func TestTimelineAndInForce(t *testing.T) {
 		{name: "the timeline keeps the signing and the amendment before expiry",
 			got: amended.Timeline(d("2024-10-31")),
 			want: []agreement.Entry{{On: d("2024-01-15"), What: "signed", ValidUntil: d("2024-12-31")},
-				{On: d("2024-05-01"), What: "amended", ValidUntil: d("2024-10-31"), Note: "n"}}},
+				{On: d("2024-05-01"), What: "amended", ValidUntil: d("2024-10-31"), Note: "shortening"}}},
 		{name: "the timeline adds an expiry once the validity has passed",
 			got: amended.Timeline(d("2025-01-01")),
 			want: []agreement.Entry{{On: d("2024-01-15"), What: "signed", ValidUntil: d("2024-12-31")},
-				{On: d("2024-05-01"), What: "amended", ValidUntil: d("2024-10-31"), Note: "n"},
+				{On: d("2024-05-01"), What: "amended", ValidUntil: d("2024-10-31"), Note: "shortening"},
 				{On: d("2024-11-01"), What: "expired", ValidUntil: d("2024-10-31")}}},
 		{name: "a terminated agreement's timeline ends with its termination, not an expiry",
 			got: terminated.Timeline(d("2026-01-01")),

@@ -15,9 +15,13 @@ import (
 type ID string
 
 // ParseID checks that s is a card number: 3–32 upper-case letters, digits
-// and '-', starting with a letter or digit (a Code 39-safe subset). It
+// and '-', starting with a letter or digit (a Code 39-safe subset), holding
+// no personal identity code (personal_data_refused). It
 // returns a *domain.Invalid with code "invalid_card_number" otherwise.
 func ParseID(s string) (ID, error) {
+	if domain.ContainsIdentityCode(s) {
+		return "", domain.Invalidf("personal_data_refused", "id", "%s", domain.PersonalDataMessage)
+	}
 	ok := len(s) >= 3 && len(s) <= 32
 	for i := 0; ok && i < len(s); i++ {
 		c := s[i]
@@ -25,7 +29,7 @@ func ParseID(s string) (ID, error) {
 		ok = alnum || (i > 0 && c == '-')
 	}
 	if !ok {
-		return "", domain.Invalidf("invalid_card_number", "id", "card number %q must be 3–32 upper-case letters, digits or '-'", s)
+		return "", domain.Invalidf("invalid_card_number", "id", "a card number must be 3–32 upper-case letters, digits or '-'")
 	}
 	return ID(s), nil
 }
@@ -299,14 +303,14 @@ func (c *Card) Correct(fix DetailsCorrected) error {
 
 // Cancel cancels the card from on. It returns ErrNotRegistered,
 // ErrBeforeIssue, ErrAlreadyCancelled or ErrReplaced.
-func (c *Card) Cancel(on domain.Date, reason string) error {
+func (c *Card) Cancel(on domain.Date, reason string, note domain.Person) error {
 	if !c.cancelledOn.IsZero() && c.Exists() {
 		return domain.Violationf(ErrAlreadyCancelled.Code, "card %s was cancelled on %s", c.id, c.cancelledOn)
 	}
 	if err := c.alive(on); err != nil {
 		return err
 	}
-	c.raise(Cancelled{On: on, Reason: strings.TrimSpace(reason)})
+	c.raise(Cancelled{On: on, Reason: reason, Note: note})
 	return nil
 }
 

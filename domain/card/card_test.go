@@ -159,12 +159,12 @@ func TestLifecycle(t *testing.T) {
 				return c.Correct(card.DetailsCorrected{On: d("2024-07-01"), MinorChildren: ptr(3)})
 			}, wantCode: "card_cancelled"},
 		{name: "a card is cancelled", given: []domain.Event{issued()},
-			when: func(c *card.Card) error { return c.Cancel(d("2024-06-01"), "lost and not replaced") },
-			want: []domain.Event{card.Cancelled{On: d("2024-06-01"), Reason: "lost and not replaced"}}},
+			when: func(c *card.Card) error { return c.Cancel(d("2024-06-01"), "holder_request", domain.Person{}) },
+			want: []domain.Event{card.Cancelled{On: d("2024-06-01"), Reason: "holder_request"}}},
 		{name: "a card cannot be cancelled twice", given: cancelled,
-			when: func(c *card.Card) error { return c.Cancel(d("2024-07-01"), "") }, wantCode: "card_already_cancelled"},
+			when: func(c *card.Card) error { return c.Cancel(d("2024-07-01"), "", domain.Person{}) }, wantCode: "card_already_cancelled"},
 		{name: "an unregistered card cannot be cancelled",
-			when: func(c *card.Card) error { return c.Cancel(d("2024-07-01"), "") }, wantCode: "card_not_registered"},
+			when: func(c *card.Card) error { return c.Cancel(d("2024-07-01"), "", domain.Person{}) }, wantCode: "card_not_registered"},
 	})
 }
 
@@ -328,12 +328,12 @@ func TestCancelUse(t *testing.T) {
 		UsedOn: d("2024-04-02"), Category: "culture", Kind: card.UseEvent}}
 	run(t, []testCase{
 		{name: "a wrong use is cancelled by a correcting event", given: withUse,
-			when: func(c *card.Card) error { return c.CancelUse("u1", "wrong card", d("2024-04-03")) },
-			want: []domain.Event{card.UseCancelled{Use: "u1", Reason: "wrong card", On: d("2024-04-03")}}},
+			when: func(c *card.Card) error { return c.CancelUse("u1", "wrong_card", domain.Person{}, d("2024-04-03")) },
+			want: []domain.Event{card.UseCancelled{Use: "u1", Reason: "wrong_card", On: d("2024-04-03")}}},
 		{name: "an unknown use cannot be cancelled", given: withUse,
-			when: func(c *card.Card) error { return c.CancelUse("u2", "", d("2024-04-03")) }, wantCode: "unknown_use"},
+			when: func(c *card.Card) error { return c.CancelUse("u2", "", domain.Person{}, d("2024-04-03")) }, wantCode: "unknown_use"},
 		{name: "a use cannot be cancelled twice", given: append(withUse[:2:2], card.UseCancelled{Use: "u1", On: d("2024-04-03")}),
-			when: func(c *card.Card) error { return c.CancelUse("u1", "", d("2024-04-04")) }, wantCode: "use_already_cancelled"},
+			when: func(c *card.Card) error { return c.CancelUse("u1", "", domain.Person{}, d("2024-04-04")) }, wantCode: "use_already_cancelled"},
 	})
 }
 

@@ -90,10 +90,16 @@ func (DetailsCorrected) EventName() string { return "card.details_corrected.v1" 
 // Cancelled records that the card is cancelled from On.
 type Cancelled struct {
 	On     domain.Date `json:"on"`
-	Reason string      `json:"reason,omitempty"`
+	Reason string      `json:"reason,omitempty"` // a code of CancelReasons (free text in events before codes)
+	// Note is the optional free-text note, kept in the event's erasable
+	// personal part under a subject of its own (it may name a person).
+	Note domain.Person `json:"-"`
 }
 
 func (Cancelled) EventName() string { return "card.cancelled.v1" }
+
+// PersonalData returns the note's personal part.
+func (e *Cancelled) PersonalData() *domain.Person { return &e.Note }
 
 // UseRecorded records one use: an admission ticket (event) or a course
 // place or season pass (course), with the children's tickets taken
@@ -115,8 +121,27 @@ func (UseRecorded) EventName() string { return "card.use_recorded.v1" }
 // nowhere.
 type UseCancelled struct {
 	Use    UseID       `json:"use"`
-	Reason string      `json:"reason,omitempty"`
+	Reason string      `json:"reason,omitempty"` // a code of UseCancelReasons (free text in events before codes)
 	On     domain.Date `json:"on"`
+	// Note is the optional free-text note, kept in the event's erasable
+	// personal part under a subject of its own (it may name a person).
+	Note domain.Person `json:"-"`
 }
 
 func (UseCancelled) EventName() string { return "card.use_cancelled.v1" }
+
+// PersonalData returns the note's personal part.
+func (e *UseCancelled) PersonalData() *domain.Person { return &e.Note }
+
+// CancelReasons are the published reason codes of a card cancellation.
+var CancelReasons = []string{"holder_request", "no_longer_eligible", "moved_away", "deceased", "issued_in_error", "misuse", "other"}
+
+// UseCancelReasons are the published reason codes of a use cancellation.
+var UseCancelReasons = []string{"wrong_card", "wrong_date", "wrong_category", "wrong_child_tickets", "duplicate", "did_not_attend", "other"}
+
+// LifeSituations are the published codes of a holder's voluntary life
+// situation, as the issuing form offers them.
+var LifeSituations = []string{"unemployed", "retired", "student", "disability", "caregiver", "low_income", "immigrant", "rehabilitation", "family", "other"}
+
+// Genders are the published codes of a holder's voluntary gender.
+var Genders = []string{"female", "male", "other", "undisclosed"}

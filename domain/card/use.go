@@ -16,8 +16,8 @@ type UseID string
 // ParseUseID checks that s is a slug (domain.IsSlug) and returns it, or a
 // *domain.Invalid with code "invalid_use_id".
 func ParseUseID(s string) (UseID, error) {
-	if !domain.IsSlug(s) {
-		return "", domain.Invalidf("invalid_use_id", "id", "use id %q must be 1–64 letters, digits, '-', '_' or '.'", s)
+	if err := domain.CheckID("id", s, "invalid_use_id"); err != nil {
+		return "", err
 	}
 	return UseID(s), nil
 }
@@ -127,7 +127,7 @@ func (c *Card) RecordUse(u Use, f VenueFacts, rules guideline.Rules) error {
 
 // CancelUse voids a wrongly recorded use on on. It returns
 // ErrNotRegistered, ErrUnknownUse or ErrUseAlreadyCancelled.
-func (c *Card) CancelUse(id UseID, reason string, on domain.Date) error {
+func (c *Card) CancelUse(id UseID, reason string, note domain.Person, on domain.Date) error {
 	if !c.Exists() {
 		return ErrNotRegistered
 	}
@@ -138,7 +138,7 @@ func (c *Card) CancelUse(id UseID, reason string, on domain.Date) error {
 	case u.Cancelled:
 		return domain.Violationf(ErrUseAlreadyCancelled.Code, "use %q on card %s was already cancelled", id, c.id)
 	}
-	c.raise(UseCancelled{Use: id, Reason: strings.TrimSpace(reason), On: on})
+	c.raise(UseCancelled{Use: id, Reason: reason, On: on, Note: note})
 	return nil
 }
 

@@ -11,17 +11,20 @@ import (
 
 // SignAgreement is POST /v1/agreements. Its business date is ValidFrom.
 type SignAgreement struct {
-	ID              agreement.ID   `json:"id"`
-	Locality        locality.ID    `json:"locality"`
-	Partner         partner.ID     `json:"partner"`
-	Kind            agreement.Kind `json:"kind"`
-	TemplateVersion string         `json:"templateVersion"`
-	ValidFrom       domain.Date    `json:"validFrom"`
-	ValidUntil      domain.Date    `json:"validUntil"`
+	ID              agreement.ID
+	Locality        locality.ID
+	Partner         partner.ID
+	Kind            agreement.Kind
+	TemplateVersion string
+	ValidFrom       domain.Date
+	ValidUntil      domain.Date
 }
 
 // SignAgreement signs an agreement; see agreement.Agreement.Sign.
 func (h *Handler) SignAgreement(ctx context.Context, md domain.Metadata, c SignAgreement) (Result, error) {
+	if err := c.check(h.today()); err != nil {
+		return Result{}, err
+	}
 	if _, err := agreement.ParseID(string(c.ID)); err != nil {
 		return Result{}, err
 	}
@@ -42,30 +45,38 @@ func (h *Handler) SignAgreement(ctx context.Context, md domain.Metadata, c SignA
 
 // AmendAgreement is POST /v1/agreements/{id}/amendments.
 type AmendAgreement struct {
-	Agreement  agreement.ID `json:"-"`
-	On         domain.Date  `json:"on"`
-	ValidUntil domain.Date  `json:"validUntil"`
-	Note       string       `json:"note"`
+	Agreement  agreement.ID
+	On         domain.Date
+	ValidUntil domain.Date
+	Reason     string
+	Note       string
 }
 
 // AmendAgreement amends an agreement; see agreement.Agreement.Amend.
 func (h *Handler) AmendAgreement(ctx context.Context, md domain.Metadata, c AmendAgreement) (Result, error) {
+	if err := c.check(h.today()); err != nil {
+		return Result{}, err
+	}
 	on := h.date(c.On)
-	return h.updateAgreement(ctx, md, on, c.Agreement, func(a *agreement.Agreement) error { return a.Amend(on, c.ValidUntil, c.Note) })
+	return h.updateAgreement(ctx, md, on, c.Agreement, func(a *agreement.Agreement) error { return a.Amend(on, c.ValidUntil, c.Reason, domain.NewNote(c.Note)) })
 }
 
 // TerminateAgreement is POST /v1/agreements/{id}/termination.
 type TerminateAgreement struct {
-	Agreement agreement.ID `json:"-"`
-	On        domain.Date  `json:"on"`
-	Reason    string       `json:"reason"`
+	Agreement agreement.ID
+	On        domain.Date
+	Reason    string
+	Note      string
 }
 
 // TerminateAgreement terminates an agreement; see
 // agreement.Agreement.Terminate.
 func (h *Handler) TerminateAgreement(ctx context.Context, md domain.Metadata, c TerminateAgreement) (Result, error) {
+	if err := c.check(h.today()); err != nil {
+		return Result{}, err
+	}
 	on := h.date(c.On)
-	return h.updateAgreement(ctx, md, on, c.Agreement, func(a *agreement.Agreement) error { return a.Terminate(on, c.Reason) })
+	return h.updateAgreement(ctx, md, on, c.Agreement, func(a *agreement.Agreement) error { return a.Terminate(on, c.Reason, domain.NewNote(c.Note)) })
 }
 
 func (h *Handler) updateAgreement(ctx context.Context, md domain.Metadata, on domain.Date, id agreement.ID, decide func(*agreement.Agreement) error) (Result, error) {

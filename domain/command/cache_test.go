@@ -53,7 +53,7 @@ func TestCacheSeesLocalAppendsAtOnce(t *testing.T) {
 	must(t)(h.RecordUse(ctx, venueMD, use("K-0001234", "u1")))
 
 	t.Run("a use recorded through the handler can be cancelled through it at once", func(t *testing.T) {
-		res := must(t)(h.CancelUse(ctx, venueMD, command.CancelUse{Card: "K-0001234", Use: "u1", Reason: "wrong card", On: d("2024-04-03")}))
+		res := must(t)(h.CancelUse(ctx, venueMD, command.CancelUse{Card: "K-0001234", Use: "u1", Reason: "wrong_card", On: d("2024-04-03")}))
 		if res.Records[0].Version != 3 {
 			t.Fatalf("cancellation has version %d, want 3", res.Records[0].Version)
 		}
@@ -115,7 +115,7 @@ func TestCacheAcrossProcesses(t *testing.T) {
 	})
 	t.Run("a card another process cancelled refuses uses", func(t *testing.T) {
 		must(t)(h1.RecordUse(ctx, venueMD, use("K-0005678", "c2")))
-		must(t)(h2.CancelCard(ctx, issuerMD, command.CancelCard{Card: "K-0005678", On: d("2024-04-01"), Reason: "lost"}))
+		must(t)(h2.CancelCard(ctx, issuerMD, command.CancelCard{Card: "K-0005678", On: d("2024-04-01"), Reason: "holder_request"}))
 		_, err := h1.RecordUse(ctx, venueMD, use("K-0005678", "c3"))
 		if domain.CodeOf(err) != "card_cancelled" {
 			t.Fatalf("error = %v, want card_cancelled", err)

@@ -12,17 +12,20 @@ import (
 
 // IssueCard is POST /v1/cards.
 type IssueCard struct {
-	ID       card.ID     `json:"id"`
-	Issuer   partner.ID  `json:"issuer"`
-	IssuedOn domain.Date `json:"issuedOn"`
-	Kind     card.Kind   `json:"kind"`
-	Holder   card.Holder `json:"holder"`
+	ID       card.ID
+	Issuer   partner.ID
+	IssuedOn domain.Date
+	Kind     card.Kind
+	Holder   card.Holder
 }
 
 // IssueCard registers a new card under the guideline in force on its
 // issue date; see card.Card.Issue. A taken card number is card.ErrExists
 // and no guideline in force is guideline.ErrNoGuidelineInForce.
 func (h *Handler) IssueCard(ctx context.Context, md domain.Metadata, c IssueCard) (Result, error) {
+	if err := c.check(h.today()); err != nil {
+		return Result{}, err
+	}
 	if _, err := card.ParseID(string(c.ID)); err != nil {
 		return Result{}, err
 	}
@@ -52,14 +55,17 @@ func (h *Handler) IssueCard(ctx context.Context, md domain.Metadata, c IssueCard
 // office; when empty it is the principal's partner if the principal is an
 // issuer, and otherwise (Kaikukeskus, the system) the issuing unit itself.
 type RenewCard struct {
-	Card   card.ID     `json:"-"`
-	Issuer partner.ID  `json:"-"`
-	On     domain.Date `json:"on"`
+	Card   card.ID
+	Issuer partner.ID
+	On     domain.Date
 }
 
 // RenewCard renews a card under the guideline in force on the renewal
 // date; see card.Card.Renew.
 func (h *Handler) RenewCard(ctx context.Context, md domain.Metadata, c RenewCard) (Result, error) {
+	if err := c.check(h.today()); err != nil {
+		return Result{}, err
+	}
 	on := h.date(c.On)
 	by := c.Issuer
 	if by == "" && md.Principal.Role == domain.RoleIssuer {
@@ -76,9 +82,9 @@ func (h *Handler) RenewCard(ctx context.Context, md domain.Metadata, c RenewCard
 
 // ReplaceCard is POST /v1/cards/{id}/replacement.
 type ReplaceCard struct {
-	Card      card.ID     `json:"-"`
-	NewCardID card.ID     `json:"newCardId"`
-	On        domain.Date `json:"on"`
+	Card      card.ID
+	NewCardID card.ID
+	On        domain.Date
 }
 
 // ReplaceCard replaces a lost card by a new card, appending card.Replaced
@@ -86,6 +92,9 @@ type ReplaceCard struct {
 // one atomic batch; see card.Replace. It retries on conflicts like every
 // command.
 func (h *Handler) ReplaceCard(ctx context.Context, md domain.Metadata, c ReplaceCard) (Result, error) {
+	if err := c.check(h.today()); err != nil {
+		return Result{}, err
+	}
 	if _, err := card.ParseID(string(c.Card)); err != nil {
 		return Result{}, err
 	}
@@ -158,17 +167,20 @@ func (h *Handler) ReplaceCard(ctx context.Context, md domain.Metadata, c Replace
 // CorrectCard is PATCH /v1/cards/{id}: the fields given replace the
 // registered ones.
 type CorrectCard struct {
-	Card          card.ID     `json:"-"`
-	On            domain.Date `json:"on"`
-	MinorChildren *int        `json:"minorChildren,omitempty"`
-	PostalCode    *string     `json:"postalCode,omitempty"`
-	LifeSituation *string     `json:"lifeSituation,omitempty"`
-	Gender        *string     `json:"gender,omitempty"`
-	BirthYear     *int        `json:"birthYear,omitempty"`
+	Card          card.ID
+	On            domain.Date
+	MinorChildren *int
+	PostalCode    *string
+	LifeSituation *string
+	Gender        *string
+	BirthYear     *int
 }
 
 // CorrectCard corrects the holder's details; see card.Card.Correct.
 func (h *Handler) CorrectCard(ctx context.Context, md domain.Metadata, c CorrectCard) (Result, error) {
+	if err := c.check(h.today()); err != nil {
+		return Result{}, err
+	}
 	on := h.date(c.On)
 	return h.updateCard(ctx, md, on, c.Card, func(ctx context.Context, cd *card.Card) error {
 		return cd.Correct(card.DetailsCorrected{On: on, MinorChildren: c.MinorChildren, PostalCode: c.PostalCode,
@@ -178,28 +190,32 @@ func (h *Handler) CorrectCard(ctx context.Context, md domain.Metadata, c Correct
 
 // CancelCard is POST /v1/cards/{id}/cancellation.
 type CancelCard struct {
-	Card   card.ID     `json:"-"`
-	On     domain.Date `json:"on"`
-	Reason string      `json:"reason"`
+	Card   card.ID
+	On     domain.Date
+	Reason string
+	Note   string
 }
 
 // CancelCard cancels a card; see card.Card.Cancel.
 func (h *Handler) CancelCard(ctx context.Context, md domain.Metadata, c CancelCard) (Result, error) {
+	if err := c.check(h.today()); err != nil {
+		return Result{}, err
+	}
 	on := h.date(c.On)
-	return h.updateCard(ctx, md, on, c.Card, func(ctx context.Context, cd *card.Card) error { return cd.Cancel(on, c.Reason) })
+	return h.updateCard(ctx, md, on, c.Card, func(ctx context.Context, cd *card.Card) error { return cd.Cancel(on, c.Reason, domain.NewNote(c.Note)) })
 }
 
 // RecordUse is POST /v1/cards/{id}/uses. ID is optional; the handler
 // assigns a UUID when it is empty (once, so retries keep it).
 type RecordUse struct {
-	Card         card.ID      `json:"-"`
-	ID           card.UseID   `json:"id,omitempty"`
-	Venue        partner.ID   `json:"venue"`
-	UsedOn       domain.Date  `json:"usedOn"`
-	Category     string       `json:"category,omitempty"`
-	Kind         card.UseKind `json:"kind,omitempty"`
-	ChildTickets int          `json:"childTickets"`
-	Assistant    bool         `json:"assistant"`
+	Card         card.ID
+	ID           card.UseID
+	Venue        partner.ID
+	UsedOn       domain.Date
+	Category     string
+	Kind         card.UseKind
+	ChildTickets int
+	Assistant    bool
 }
 
 // RecordUse records a use under the guideline in force on its date; see
@@ -207,6 +223,9 @@ type RecordUse struct {
 // registered is the rule violation card.ErrNotRegistered (a venue scanned
 // an unknown card), not domain.ErrNotFound.
 func (h *Handler) RecordUse(ctx context.Context, md domain.Metadata, c RecordUse) (Result, error) {
+	if err := c.check(h.today()); err != nil {
+		return Result{}, err
+	}
 	if _, err := card.ParseID(string(c.Card)); err != nil {
 		return Result{}, err
 	}
@@ -249,16 +268,22 @@ func (h *Handler) RecordUse(ctx context.Context, md domain.Metadata, c RecordUse
 
 // CancelUse is POST /v1/cards/{id}/uses/{useId}/cancellation.
 type CancelUse struct {
-	Card   card.ID     `json:"-"`
-	Use    card.UseID  `json:"-"`
-	Reason string      `json:"reason"`
-	On     domain.Date `json:"on"`
+	Card   card.ID
+	Use    card.UseID
+	Reason string
+	Note   string
+	On     domain.Date
 }
 
 // CancelUse voids a wrongly recorded use; see card.Card.CancelUse.
 func (h *Handler) CancelUse(ctx context.Context, md domain.Metadata, c CancelUse) (Result, error) {
+	if err := c.check(h.today()); err != nil {
+		return Result{}, err
+	}
 	on := h.date(c.On)
-	return h.updateCard(ctx, md, on, c.Card, func(ctx context.Context, cd *card.Card) error { return cd.CancelUse(c.Use, c.Reason, on) })
+	return h.updateCard(ctx, md, on, c.Card, func(ctx context.Context, cd *card.Card) error {
+		return cd.CancelUse(c.Use, c.Reason, domain.NewNote(c.Note), on)
+	})
 }
 
 func (h *Handler) updateCard(ctx context.Context, md domain.Metadata, on domain.Date, id card.ID, decide func(context.Context, *card.Card) error) (Result, error) {

@@ -114,7 +114,7 @@ func testHappyPath(t *testing.T, opts []command.Option) {
 
 	issued := must(t)(h.IssueCard(ctx, issuerMD, issueCard("K-0001234")))
 	used := must(t)(h.RecordUse(ctx, venueMD, command.RecordUse{Card: "K-0001234", ID: "u1", Venue: "espoo-museum", UsedOn: d("2024-04-02"), ChildTickets: 1}))
-	cancelled := must(t)(h.CancelUse(ctx, venueMD, command.CancelUse{Card: "K-0001234", Use: "u1", Reason: "wrong card", On: d("2024-04-03")}))
+	cancelled := must(t)(h.CancelUse(ctx, venueMD, command.CancelUse{Card: "K-0001234", Use: "u1", Reason: "wrong_card", On: d("2024-04-03")}))
 
 	t.Run("the events land on the card's stream in order with growing positions", func(t *testing.T) {
 		var prev domain.Position

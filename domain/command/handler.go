@@ -25,8 +25,9 @@ type Handler struct {
 // Option configures a Handler.
 type Option func(*Handler)
 
-// WithClock sets the clock that gives "today" to commands without a
-// business date (default time.Now, read in UTC).
+// WithClock sets the clock that gives "today" (in Europe/Helsinki) to
+// commands without a business date and to the window of business dates
+// (default time.Now).
 func WithClock(now func() time.Time) Option { return func(h *Handler) { h.now = now } }
 
 // WithRetries sets how many times a command is reloaded and decided again
@@ -167,13 +168,16 @@ func encode(events []domain.Event, md domain.Metadata, on domain.Date) ([]domain
 	return out, nil
 }
 
-// date returns d, or today by the handler's clock when d is zero.
+// date returns d, or today when d is zero.
 func (h *Handler) date(d domain.Date) domain.Date {
 	if d.IsZero() {
-		return domain.DateOf(h.now().UTC())
+		return h.today()
 	}
 	return d
 }
+
+// today is the date in Finland by the handler's clock.
+func (h *Handler) today() domain.Date { return domain.Today(h.now()) }
 
 func notFound(kind string, id any) error {
 	return fmt.Errorf("%s %q: %w", kind, id, domain.ErrNotFound)

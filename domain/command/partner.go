@@ -11,17 +11,20 @@ import (
 
 // JoinPartner is POST /v1/partners.
 type JoinPartner struct {
-	ID       partner.ID       `json:"id"`
-	Locality locality.ID      `json:"locality"`
-	Name     string           `json:"name"`
-	Kind     partner.Kind     `json:"kind"`
-	Category partner.Category `json:"category"`
-	Contact  domain.Person    `json:"contact"`
-	JoinedOn domain.Date      `json:"joinedOn"`
+	ID       partner.ID
+	Locality locality.ID
+	Name     string
+	Kind     partner.Kind
+	Category partner.Category
+	Contact  domain.Person
+	JoinedOn domain.Date
 }
 
 // JoinPartner makes a partner join its locality; see partner.Partner.Join.
 func (h *Handler) JoinPartner(ctx context.Context, md domain.Metadata, c JoinPartner) (Result, error) {
+	if err := c.check(h.today()); err != nil {
+		return Result{}, err
+	}
 	if _, err := partner.ParseID(string(c.ID)); err != nil {
 		return Result{}, err
 	}
@@ -43,28 +46,34 @@ func (h *Handler) JoinPartner(ctx context.Context, md domain.Metadata, c JoinPar
 
 // ApproveIssuer is POST /v1/partners/{id}/approval.
 type ApproveIssuer struct {
-	Partner partner.ID  `json:"-"`
-	On      domain.Date `json:"on"`
+	Partner partner.ID
+	On      domain.Date
 }
 
 // ApproveIssuer approves an issuer; see partner.Partner.ApproveIssuer.
 func (h *Handler) ApproveIssuer(ctx context.Context, md domain.Metadata, c ApproveIssuer) (Result, error) {
+	if err := c.check(h.today()); err != nil {
+		return Result{}, err
+	}
 	on := h.date(c.On)
 	return h.updatePartner(ctx, md, on, c.Partner, func(ctx context.Context, p *partner.Partner) error { return p.ApproveIssuer(on) })
 }
 
 // ChangeContact is PUT /v1/partners/{id}/contact.
 type ChangeContact struct {
-	Partner partner.ID  `json:"-"`
-	Name    string      `json:"name"`
-	Email   string      `json:"email"`
-	Phone   string      `json:"phone"`
-	On      domain.Date `json:"on"`
+	Partner partner.ID
+	Name    string
+	Email   string
+	Phone   string
+	On      domain.Date
 }
 
 // ChangeContact replaces the partner's contact person; see
 // partner.Partner.ChangeContact.
 func (h *Handler) ChangeContact(ctx context.Context, md domain.Metadata, c ChangeContact) (Result, error) {
+	if err := c.check(h.today()); err != nil {
+		return Result{}, err
+	}
 	on := h.date(c.On)
 	p := domain.Person{Name: c.Name, Email: c.Email, Phone: c.Phone}
 	return h.updatePartner(ctx, md, on, c.Partner, func(ctx context.Context, pa *partner.Partner) error { return pa.ChangeContact(p, on) })
@@ -72,16 +81,19 @@ func (h *Handler) ChangeContact(ctx context.Context, md domain.Metadata, c Chang
 
 // CommitToGuideline is POST /v1/partners/{id}/commitments.
 type CommitToGuideline struct {
-	Partner          partner.ID        `json:"-"`
-	GuidelineVersion guideline.Version `json:"guidelineVersion"`
-	Via              partner.Via       `json:"via"`
-	On               domain.Date       `json:"on"`
+	Partner          partner.ID
+	GuidelineVersion guideline.Version
+	Via              partner.Via
+	On               domain.Date
 }
 
 // CommitToGuideline records a guideline commitment; see
 // partner.Partner.CommitToGuideline. An unknown version is
 // guideline.ErrUnknownVersion.
 func (h *Handler) CommitToGuideline(ctx context.Context, md domain.Metadata, c CommitToGuideline) (Result, error) {
+	if err := c.check(h.today()); err != nil {
+		return Result{}, err
+	}
 	on := h.date(c.On)
 	return h.updatePartner(ctx, md, on, c.Partner, func(ctx context.Context, p *partner.Partner) error {
 		g, err := h.guideline(ctx, reference)
@@ -95,15 +107,21 @@ func (h *Handler) CommitToGuideline(ctx context.Context, md domain.Metadata, c C
 
 // LeavePartner is POST /v1/partners/{id}/departure.
 type LeavePartner struct {
-	Partner partner.ID  `json:"-"`
-	On      domain.Date `json:"on"`
-	Reason  string      `json:"reason"`
+	Partner partner.ID
+	On      domain.Date
+	Reason  string
+	Note    string
 }
 
 // LeavePartner records that the partner leaves; see partner.Partner.Leave.
 func (h *Handler) LeavePartner(ctx context.Context, md domain.Metadata, c LeavePartner) (Result, error) {
+	if err := c.check(h.today()); err != nil {
+		return Result{}, err
+	}
 	on := h.date(c.On)
-	return h.updatePartner(ctx, md, on, c.Partner, func(ctx context.Context, p *partner.Partner) error { return p.Leave(on, c.Reason) })
+	return h.updatePartner(ctx, md, on, c.Partner, func(ctx context.Context, p *partner.Partner) error {
+		return p.Leave(on, c.Reason, domain.NewNote(c.Note))
+	})
 }
 
 func (h *Handler) updatePartner(ctx context.Context, md domain.Metadata, on domain.Date, id partner.ID, decide func(context.Context, *partner.Partner) error) (Result, error) {

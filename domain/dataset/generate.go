@@ -46,7 +46,7 @@ type Totals struct {
 func Guideline2015() guideline.Revised {
 	g := guideline.National2022()
 	g.Version = "2015"
-	g.AdoptedOn = domain.MustDate("2014-11-20")
+	g.AdoptedOn = domain.FirstBusinessDate // the window of business dates opens with the first pilots
 	g.EffectiveFrom = domain.MustDate("2015-01-01")
 	g.Rules.ChildTicketMaxAge = 15
 	return g
@@ -335,9 +335,9 @@ func (g *gen) addPartner(l *gLocality, kind partner.Kind, i int) {
 	}
 	if !p.left.IsZero() {
 		if p.left.OnOrBefore(until) {
-			g.push(p.left, co, command.TerminateAgreement{Agreement: ag.ID, On: p.left, Reason: "the venue leaves the network"})
+			g.push(p.left, co, command.TerminateAgreement{Agreement: ag.ID, On: p.left, Reason: "partner_left"})
 		}
-		g.push(p.left, co, command.LeavePartner{Partner: p.id, On: p.left, Reason: "closed its doors"})
+		g.push(p.left, co, command.LeavePartner{Partner: p.id, On: p.left, Reason: "closed"})
 	}
 }
 
@@ -489,11 +489,11 @@ func (g *gen) issue(l *gLocality, d domain.Date) {
 		g.push(ud, vp, u)
 		g.totals.Uses++
 		if g.rnd.IntN(100) == 0 {
-			g.push(ud, vp, command.CancelUse{Card: current, Use: u.ID, Reason: "recorded on the wrong card"})
+			g.push(ud, vp, command.CancelUse{Card: current, Use: u.ID, Reason: "wrong_card"})
 		}
 	}
 	if !cancelledOn.IsZero() {
-		g.push(cancelledOn, issuerP, command.CancelCard{Card: cardOn(cancelledOn), On: cancelledOn, Reason: "the holder moved away"})
+		g.push(cancelledOn, issuerP, command.CancelCard{Card: cardOn(cancelledOn), On: cancelledOn, Reason: "moved_away"})
 	}
 }
 

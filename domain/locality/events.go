@@ -34,10 +34,16 @@ func (PilotConcluded) EventName() string { return "locality.pilot_concluded.v1" 
 // Left records that the locality left the network; On is its first day out.
 type Left struct {
 	On     domain.Date `json:"on"`
-	Reason string      `json:"reason,omitempty"`
+	Reason string      `json:"reason,omitempty"` // a code of DepartureReasons (free text in events before codes)
+	// Note is the optional free-text note, kept in the event's erasable
+	// personal part under a subject of its own (it may name a person).
+	Note domain.Person `json:"-"`
 }
 
 func (Left) EventName() string { return "locality.left.v1" }
+
+// PersonalData returns the note's personal part.
+func (e *Left) PersonalData() *domain.Person { return &e.Note }
 
 // CoordinatorAssigned records that a person became the locally responsible
 // person of one side. Person is personal data, stored apart from the event.
@@ -60,3 +66,6 @@ type FeedbackMeetingHeld struct {
 }
 
 func (FeedbackMeetingHeld) EventName() string { return "locality.feedback_meeting_held.v1" }
+
+// DepartureReasons are the published reason codes of a locality leaving.
+var DepartureReasons = []string{"council_decision", "merged", "funding_ended", "other"}

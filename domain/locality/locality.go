@@ -14,8 +14,8 @@ type ID string
 // ParseID checks that s is a slug (domain.IsSlug) and returns it as an ID,
 // or a *domain.Invalid with code "invalid_id".
 func ParseID(s string) (ID, error) {
-	if !domain.IsSlug(s) {
-		return "", domain.Invalidf("invalid_id", "id", "locality id %q must be 1–64 letters, digits, '-', '_' or '.'", s)
+	if err := domain.CheckID("id", s, "invalid_id"); err != nil {
+		return "", err
 	}
 	return ID(s), nil
 }
@@ -262,11 +262,11 @@ func (l *Locality) ConcludePilot(on domain.Date) error {
 
 // Leave records that the locality leaves the network on on. It returns
 // ErrNotRegistered, ErrLeft when it already left, or ErrBeforeJoining.
-func (l *Locality) Leave(on domain.Date, reason string) error {
+func (l *Locality) Leave(on domain.Date, reason string, note domain.Person) error {
 	if err := l.active(on); err != nil {
 		return err
 	}
-	l.raise(Left{On: on, Reason: strings.TrimSpace(reason)})
+	l.raise(Left{On: on, Reason: reason, Note: note})
 	return nil
 }
 

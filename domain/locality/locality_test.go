@@ -60,12 +60,12 @@ func TestCommands(t *testing.T) {
 		{name: "an unregistered locality cannot conclude a pilot",
 			when: func(l *locality.Locality) error { return l.ConcludePilot(d("2025-01-01")) }, wantCode: "locality_not_registered"},
 		{name: "a locality leaves", given: registered,
-			when: func(l *locality.Locality) error { return l.Leave(d("2025-06-30"), " budget ") },
-			want: []domain.Event{locality.Left{On: d("2025-06-30"), Reason: "budget"}}},
+			when: func(l *locality.Locality) error { return l.Leave(d("2025-06-30"), "funding_ended", domain.Person{}) },
+			want: []domain.Event{locality.Left{On: d("2025-06-30"), Reason: "funding_ended"}}},
 		{name: "a locality cannot leave twice", given: left,
-			when: func(l *locality.Locality) error { return l.Leave(d("2025-07-30"), "") }, wantCode: "locality_left"},
+			when: func(l *locality.Locality) error { return l.Leave(d("2025-07-30"), "", domain.Person{}) }, wantCode: "locality_left"},
 		{name: "a locality cannot leave before it joined", given: registered,
-			when: func(l *locality.Locality) error { return l.Leave(d("2023-12-31"), "") }, wantCode: "before_joining"},
+			when: func(l *locality.Locality) error { return l.Leave(d("2023-12-31"), "", domain.Person{}) }, wantCode: "before_joining"},
 		{name: "a coordinator is assigned with a stable erasure subject", given: registered,
 			when: func(l *locality.Locality) error {
 				return l.AssignCoordinator(locality.SideCulture, anna, d("2024-02-01"))

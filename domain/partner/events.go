@@ -64,7 +64,16 @@ func (GuidelineCommitted) EventName() string { return "partner.guideline_committ
 // Left records that the partner left the network; On is its first day out.
 type Left struct {
 	On     domain.Date `json:"on"`
-	Reason string      `json:"reason,omitempty"`
+	Reason string      `json:"reason,omitempty"` // a code of DepartureReasons (free text in events before codes)
+	// Note is the optional free-text note, kept in the event's erasable
+	// personal part under a subject of its own (it may name a person).
+	Note domain.Person `json:"-"`
 }
 
 func (Left) EventName() string { return "partner.left.v1" }
+
+// PersonalData returns the note's personal part.
+func (e *Left) PersonalData() *domain.Person { return &e.Note }
+
+// DepartureReasons are the published reason codes of a partner leaving.
+var DepartureReasons = []string{"closed", "merged", "withdrew", "moved_out_of_locality", "no_commitment", "other"}

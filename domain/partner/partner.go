@@ -16,8 +16,8 @@ type ID string
 // ParseID checks that s is a slug (domain.IsSlug) and returns it as an ID,
 // or a *domain.Invalid with code "invalid_id".
 func ParseID(s string) (ID, error) {
-	if !domain.IsSlug(s) {
-		return "", domain.Invalidf("invalid_id", "id", "partner id %q must be 1–64 letters, digits, '-', '_' or '.'", s)
+	if err := domain.CheckID("id", s, "invalid_id"); err != nil {
+		return "", err
 	}
 	return ID(s), nil
 }
@@ -276,11 +276,11 @@ func (p *Partner) CommitToGuideline(v guideline.Revised, via Via, on domain.Date
 
 // Leave records that the partner leaves on on; from then on it only
 // answers reads. It returns ErrNotJoined, ErrLeft or ErrBeforeJoining.
-func (p *Partner) Leave(on domain.Date, reason string) error {
+func (p *Partner) Leave(on domain.Date, reason string, note domain.Person) error {
 	if err := p.active(on); err != nil {
 		return err
 	}
-	p.raise(Left{On: on, Reason: strings.TrimSpace(reason)})
+	p.raise(Left{On: on, Reason: reason, Note: note})
 	return nil
 }
 

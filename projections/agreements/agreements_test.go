@@ -25,9 +25,9 @@ func TestAgreements(t *testing.T) {
 	mustExec(t, pool, agreements.DDL(schema))
 	feed(t, pool, agreements.New(schema),
 		signed("a-amended", "espoo", "2024-01-01", "2024-12-31"),
-		given{agreement.Stream("a-amended"), agreement.Amended{On: d("2024-11-01"), ValidUntil: d("2025-12-31"), Note: "extended"}},
+		given{agreement.Stream("a-amended"), agreement.Amended{On: d("2024-11-01"), ValidUntil: d("2025-12-31"), Reason: "extension"}},
 		signed("a-terminated", "espoo", "2024-01-01", "2025-12-31"),
-		given{agreement.Stream("a-terminated"), agreement.Terminated{On: d("2025-03-01"), Reason: "venue closed"}},
+		given{agreement.Stream("a-terminated"), agreement.Terminated{On: d("2025-03-01"), Reason: "partner_left"}},
 		signed("a-plain", "espoo", "2024-06-01", "2024-12-31"),
 		given{agreement.Stream("v-1"), agreement.Signed{ID: "v-1", Locality: "vantaa", Partner: "vantaa-x", Kind: agreement.KindPilot,
 			TemplateVersion: "2022-1", ValidFrom: d("2024-01-01"), ValidUntil: d("2025-12-31")}},
@@ -80,11 +80,11 @@ func TestAgreements(t *testing.T) {
 			want []string
 		}{
 			{name: "an amended agreement lists its signing and amendment", id: "a-amended", asOf: "2025-06-01",
-				want: []string{"signed 2024-01-01 until 2024-12-31 ", "amended 2024-11-01 until 2025-12-31 extended"}},
+				want: []string{"signed 2024-01-01 until 2024-12-31 ", "amended 2024-11-01 until 2025-12-31 extension"}},
 			{name: "an agreement past its last valid day ends with a derived expiry", id: "a-amended", asOf: "2026-01-02",
-				want: []string{"signed 2024-01-01 until 2024-12-31 ", "amended 2024-11-01 until 2025-12-31 extended", "expired 2026-01-01 until 2025-12-31 "}},
+				want: []string{"signed 2024-01-01 until 2024-12-31 ", "amended 2024-11-01 until 2025-12-31 extension", "expired 2026-01-01 until 2025-12-31 "}},
 			{name: "a terminated agreement ends with its termination and never expires", id: "a-terminated", asOf: "2027-01-01",
-				want: []string{"signed 2024-01-01 until 2025-12-31 ", "terminated 2025-03-01 until 2025-12-31 venue closed"}},
+				want: []string{"signed 2024-01-01 until 2025-12-31 ", "terminated 2025-03-01 until 2025-12-31 partner_left"}},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {

@@ -74,7 +74,7 @@ func (p *Projection) Handle(ctx context.Context, tx pgx.Tx, rec domain.Record, e
 		b.Queue(p.entry, id, int64(rec.Position), "signed", e.ValidFrom.Time(), e.ValidUntil.Time(), "", rec.RecordedAt)
 	case agreement.Amended:
 		b.Queue(p.amended, id, e.ValidUntil.Time())
-		b.Queue(p.entry, id, int64(rec.Position), "amended", e.On.Time(), e.ValidUntil.Time(), e.Note, rec.RecordedAt)
+		b.Queue(p.entry, id, int64(rec.Position), "amended", e.On.Time(), e.ValidUntil.Time(), e.Reason, rec.RecordedAt)
 	case agreement.Terminated:
 		b.Queue(p.terminated, id, e.On.Time())
 		b.Queue(p.entry, id, int64(rec.Position), "terminated", e.On.Time(), nil, e.Reason, rec.RecordedAt)

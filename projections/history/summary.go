@@ -43,7 +43,7 @@ func Summary(rec domain.Record, ev domain.Event) string {
 		return fmt.Sprintf("%s agreement %s signed between %s and %s (template %s), valid %s – %s",
 			e.Kind, e.ID, e.Locality, e.Partner, e.TemplateVersion, e.ValidFrom, e.ValidUntil)
 	case agreement.Amended:
-		return withReason(fmt.Sprintf("agreement %s amended on %s, valid until %s", id, e.On, e.ValidUntil), e.Note)
+		return withReason(fmt.Sprintf("agreement %s amended on %s, valid until %s", id, e.On, e.ValidUntil), e.Reason)
 	case agreement.Terminated:
 		return withReason(fmt.Sprintf("agreement %s terminated on %s", id, e.On), e.Reason)
 	case guideline.Revised:

@@ -22,6 +22,32 @@ type PersonalData interface {
 	// Access returns everything held about subject; domain.ErrNotFound
 	// for an unknown subject.
 	Access(ctx context.Context, s personal.Subject) (personal.Access, error)
+	// Redact replaces one field of a logged event by a redaction marker
+	// and records redaction.made; domain.ErrNotFound for no such event,
+	// a *domain.Invalid for a field that is no scalar of it.
+	Redact(ctx context.Context, pos domain.Position, field string, reason personal.Reason, md domain.Metadata) (personal.RedactionRecord, error)
+}
+
+// RedactionRequest is the body of POST /v1/redactions.
+type RedactionRequest struct {
+	// Position is the event's position in the log.
+	Position int64 `json:"position" required:"true"`
+	// Field is a JSON pointer into the event's data, e.g. "/reason".
+	Field string `json:"field" required:"true"`
+	// Reason is a code, as for an erasure.
+	Reason string `json:"reason" required:"true"`
+}
+
+// RedactionAnswer says what a redaction did: which field of which event,
+// the digest of the replaced value, and where redaction.made was recorded.
+type RedactionAnswer struct {
+	Position   domain.Position `json:"position"`
+	Field      string          `json:"field"`
+	Digest     string          `json:"digest"`
+	RecordedAt time.Time       `json:"recordedAt"`
+	By         string          `json:"by"`
+	Reason     personal.Reason `json:"reason"`
+	At         domain.Position `json:"redactionPosition"`
 }
 
 // ErasureRequest is the body of POST /v1/personal-data/{subject}/erasure.
@@ -92,7 +118,35 @@ func personalRoutes(d Deps) []Route {
 		{Method: http.MethodPost, Pattern: "/v1/personal-data/{subject}/erasure", Roles: national, Status: http.StatusOK,
 			Summary: "Erase a subject's personal data (GDPR art. 17): destroys its key, removes its data everywhere, records personal.erased.",
 			Request: ErasureRequest{}, Response: ErasureAnswer{}, Handler: d.erase},
+		{Method: http.MethodPost, Pattern: "/v1/redactions", Roles: national, Status: http.StatusOK,
+			Summary: "Replace one field of a logged event (personal data outside a personal part) by an audited redaction marker (PostgreSQL log only).",
+			Request: RedactionRequest{}, Response: RedactionAnswer{}, Handler: d.redact},
 	}
+}
+
+func (d Deps) redact(w http.ResponseWriter, r *http.Request) error {
+	if d.Personal == nil {
+		return errNoPersonal
+	}
+	var req RedactionRequest
+	if err := decodeCommand(r, &req, false); err != nil {
+		return err
+	}
+	if req.Position <= 0 {
+		return domain.Invalidf("invalid_position", "position", "position must be an event's position in the log")
+	}
+	if req.Field == "" || req.Field[0] != '/' {
+		return domain.Invalidf("invalid_field", "field", "field must be a JSON pointer such as /reason")
+	}
+	reason, err := personal.ParseReason(req.Reason)
+	if err != nil {
+		return err
+	}
+	x, err := d.Personal.Redact(r.Context(), domain.Position(req.Position), req.Field, reason, MetadataFrom(r))
+	if err != nil {
+		return err
+	}
+	return WriteJSON(w, http.StatusOK, RedactionAnswer(x))
 }
 
 func (d Deps) erase(w http.ResponseWriter, r *http.Request) error {

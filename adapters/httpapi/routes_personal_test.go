@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"encoding/hex"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -100,7 +101,33 @@ func TestPersonalDataAccessAndErasureThroughTheAPI(t *testing.T) {
 	a.must(t, 200, national, "POST", "/v1/personal-data/"+subjects[0]+"/erasure", `{"reason":"mistake"}`)
 	a.must(t, 200, national, "GET", "/v1/agreements/ag-lib/timeline", "")
 
-	for _, v := range []string{name, email, note} {
+	// A mistake outside a personal part: a person's name typed as the
+	// partner's name. Redaction replaces it everywhere and is recorded.
+	const mistaken = "Kioski Pertti Korhonen"
+	ans = a.must(t, 201, national, "POST", "/v1/partners", `{"id":"espoo-kiosk","locality":"espoo","name":"`+mistaken+`",
+		"kind":"venue","category":"culture","contact":{"name":"Kaisa Kioski","email":"kaisa.kioski@example.fi"},"joinedOn":"2024-01-15"}`)
+	joined := strconv.FormatInt(decodeJSON[struct{ Position int64 }](t, ans.body).Position, 10)
+	a.must(t, 200, national, "GET", "/v1/contacts?locality=espoo", "") // the read models have caught up
+	for _, tc := range []struct{ body, code string }{
+		{`{"position":` + joined + `,"field":"/nope","reason":"mistake"}`, "invalid_field"},
+		{`{"position":` + joined + `,"field":"name","reason":"mistake"}`, "invalid_field"},
+		{`{"position":` + joined + `,"field":"/name","reason":"oops"}`, "invalid_reason"},
+	} {
+		if ans := a.call(t, national, "POST", "/v1/redactions", tc.body); ans.status != 400 || ans.prob.Code != tc.code {
+			t.Errorf("redaction %s: %d %s, want 400 %s", tc.body, ans.status, ans.body, tc.code)
+		}
+	}
+	red := a.must(t, 200, national, "POST", "/v1/redactions", `{"position":`+joined+`,"field":"/name","reason":"mistake"}`)
+	if strings.Contains(red.body, mistaken) || !strings.Contains(red.body, `"field":"/name"`) {
+		t.Fatalf("redaction answer: %s", red.body)
+	}
+	for _, path := range []string{"/v1/contacts?locality=espoo", "/v1/network?locality=espoo", "/v1/history?locality=espoo&limit=1000", "/v1/compliance?locality=espoo"} {
+		if ans := a.must(t, 200, national, "GET", path, ""); strings.Contains(ans.body, mistaken) {
+			t.Errorf("%s still shows the redacted value", path)
+		}
+	}
+
+	for _, v := range []string{name, email, note, mistaken} {
 		var n int
 		if err := a.pool.QueryRow(context.Background(), `SELECT count(*) FROM events e WHERE strpos(e::text, $1) > 0`, v).Scan(&n); err != nil || n != 0 {
 			t.Errorf("the log still holds %q in %d events (%v)", v, n, err)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -397,7 +398,8 @@ func searchable(values []string) []string {
 }
 
 // scrubReadModelValues removes values from every text column of every
-// read-model version's tables (schemas in read_model_versions), for copies
+// table outside the public schema (where the log and the service's own
+// tables are; every read-model version has a schema of its own), for copies
 // kept without a subject column (an agreement entry's note): a column equal
 // to a value becomes NULL, or ” where NULL is not allowed (what a replay
 // of the erased event writes); one that contains it gets the value replaced
@@ -409,7 +411,7 @@ func scrubReadModelValues(ctx context.Context, tx pgx.Tx, values []string) (int6
 	rows, err := tx.Query(ctx, `SELECT c.table_schema, c.table_name, c.column_name, c.is_nullable = 'YES'
 		FROM information_schema.columns c
 		JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name AND t.table_type = 'BASE TABLE'
-		WHERE c.table_schema IN (SELECT schema_name FROM read_model_versions)
+		WHERE c.table_schema NOT IN ('pg_catalog', 'information_schema', 'public') AND c.table_schema NOT LIKE 'pg\_%'
 			AND c.data_type IN ('text', 'character varying')
 		ORDER BY 1, 2, 3`)
 	if err != nil {
@@ -426,8 +428,27 @@ func scrubReadModelValues(ctx context.Context, tx pgx.Tx, values []string) (int6
 	if err != nil {
 		return 0, fmt.Errorf("find read-model text columns: %w", err)
 	}
+	// A table's rows as text hold every column, with '"' and '\' doubled:
+	// one query per table finds the tables worth updating.
+	probes := make([]string, 0, len(values))
+	for _, v := range values {
+		probes = append(probes, strings.NewReplacer(`"`, `""`, `\`, `\\`).Replace(v))
+	}
+	holds := map[string]bool{}
 	var n int64
 	for _, c := range cols {
+		tbl := pgx.Identifier{c.schema, c.table}.Sanitize()
+		held, seen := holds[tbl]
+		if !seen {
+			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM `+tbl+` x, unnest($1::text[]) v WHERE strpos(x::text, v) > 0)`,
+				probes).Scan(&held); err != nil {
+				return n, fmt.Errorf("search %s: %w", tbl, err)
+			}
+			holds[tbl] = held
+		}
+		if !held {
+			continue
+		}
 		id, empty := pgx.Identifier{c.name}.Sanitize(), `''`
 		if c.nullable {
 			empty = "NULL"

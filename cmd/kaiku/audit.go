@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -79,6 +80,18 @@ KAIKU_SEAL_KEY set, keyed seals are checked against it.`)
 	}
 	if err := printErasures(ctx, e, pool); err != nil {
 		return err
+	}
+	check, err := postgres.CheckRedactions(ctx, pool)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "redactions: %d\n", len(check.Redactions))
+	for _, x := range check.Redactions {
+		fmt.Fprintf(e.stdout, "  position %d: field %s redacted %s by %s (reason %s; replaced value's digest %s)\n",
+			x.Position, x.Field, x.RecordedAt.UTC().Format(time.RFC3339), x.By, x.Reason, x.Digest)
+	}
+	if len(check.Unexplained) > 0 {
+		return fmt.Errorf("TAMPERED: %d redaction markers no recorded redaction explains:\n  %s", len(check.Unexplained), strings.Join(check.Unexplained, "\n  "))
 	}
 	fmt.Fprintln(e.stdout, "OK: the log verifies")
 	return nil

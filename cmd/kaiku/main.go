@@ -46,6 +46,7 @@ func commands() []subcommand {
 		{"tokens", "manage API keys: 'tokens create', 'tokens revoke', 'tokens list'", "create|revoke|list [flags]", runTokens},
 		{"bench", "measure every path against its raw PostgreSQL baseline", "[flags]", runBench},
 		{"personal", "personal data: 'personal erase', 'personal show' (subject access), 'personal seal', 'personal new-key'", "erase|show|seal|new-key [flags]", runPersonal},
+		{"redact", "replace one field of a logged event by an audited redaction marker", "--position P --field F --reason R", runRedact},
 		{"project", "run projectors only, consuming the log from a bus (scale-out)", "[flags]", runProject},
 	}
 }

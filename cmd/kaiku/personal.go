@@ -252,3 +252,39 @@ and start it with the new key afterwards: the old key opens nothing more.`)
 	fmt.Fprintf(e.stdout, "re-wrapped %d data keys under the master key with fingerprint %x; start the service with it\n", n, next.Fingerprint())
 	return nil
 }
+
+func runRedact(ctx context.Context, e *env, args []string) error {
+	var cfg config
+	fs := newFlags(e, "redact", "--position P --field F --reason R [flags]", `
+Replaces one field of a logged event (personal data that ended up outside a
+personal part) by a redaction marker naming the digest of what it replaced,
+and appends redaction.made (position, field, digest, reason). The hash chain
+still verifies; kaiku audit verify lists the redaction, and reports a marker
+no recorded redaction explains as tamper. The value is also removed from the
+read models and every other copy in the database. PostgreSQL log only.`)
+	cfg.bind(fs, e, "db", "store")
+	pos := fs.Int64("position", 0, "the event's position in the log")
+	field := fs.String("field", "", "a JSON pointer into the event's data, e.g. /reason")
+	reason := fs.String("reason", "", "reason code (mistake, unlawful, subject_request, …)")
+	if err := parse(e, fs, args); err != nil {
+		return err
+	}
+	if *pos <= 0 {
+		return errors.New("--position: give the event's position (kaiku personal show or GET /v1/history list positions)")
+	}
+	r, err := personal.ParseReason(*reason)
+	if err != nil {
+		return fmt.Errorf("--reason: %w", err)
+	}
+	pd, done, err := cfg.personalData(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	res, err := pd.Redact(ctx, domain.Position(*pos), *field, r, domain.Metadata{Principal: domain.Principal{Role: domain.RoleNational}})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "redacted %s of the event at %d (replaced value's digest %s); redaction.made at position %d\n", res.Field, res.Position, res.Digest, res.At)
+	return nil
+}

@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -10,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/kaiku/kaiku/adapters/postgres/pgtest"
+	"github.com/kaiku/kaiku/domain/audit"
 	"github.com/kaiku/kaiku/domain/personal"
 )
 
@@ -135,11 +138,36 @@ func TestPersonalEraseThroughTheCLI(t *testing.T) {
 	if strings.Contains(strings.Join(live, "\n"), name) {
 		t.Errorf("the scrubbed read model still names %s", subject)
 	}
+	// Redact a partner's name (as if a person's name had been typed there).
+	var joined, other int64
+	if err = pool.QueryRow(t.Context(), `SELECT min(position), max(position) FROM events WHERE type = 'partner.joined'`).Scan(&joined, &other); err != nil {
+		t.Fatal(err)
+	}
+	if out := run(envs, "redact", "--position", strconv.FormatInt(joined, 10), "--field", "/name", "--reason", "mistake"); !strings.Contains(out, "redacted /name") {
+		t.Fatalf("redact: %s", out)
+	}
 	run(envs, "audit", "seal")
 	out := run(plain, "audit", "verify") // an auditor needs no master key
 	if !strings.Contains(out, "OK: the log verifies") || !strings.Contains(out, "erasures: 1") ||
-		!strings.Contains(out, "subject "+subject) || !strings.Contains(out, "reason subject_request") {
-		t.Fatalf("audit verify after erasure:\n%s", out)
+		!strings.Contains(out, "subject "+subject) || !strings.Contains(out, "reason subject_request") ||
+		!strings.Contains(out, "redactions: 1") || !strings.Contains(out, fmt.Sprintf("position %d: field /name redacted", joined)) {
+		t.Fatalf("audit verify after erasure and redaction:\n%s", out)
+	}
+	// A field replaced as a redaction would, but with no redaction recorded.
+	var data string
+	if err = pool.QueryRow(t.Context(), `SELECT data::text FROM events WHERE position = $1`, other).Scan(&data); err != nil {
+		t.Fatal(err)
+	}
+	forged, _, err := audit.Redact([]byte(data), "/name")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err = pool.Exec(t.Context(), `UPDATE events SET data = $2::text::json WHERE position = $1`, other, string(forged)); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = runCLI(t, plain, "audit", "verify")
+	if code != 1 || !strings.Contains(errOut, "TAMPERED") || !strings.Contains(errOut, fmt.Sprintf("position %d: field /name", other)) {
+		t.Fatalf("audit verify after a disguised tamper: exit %d\n%s\n%s", code, out, errOut)
 	}
 	code, _, errOut = runCLI(t, envs, "personal", "erase", "--subject", subject, "--reason", "because she asked")
 	if code != 1 || !strings.Contains(errOut, "is not a reason code") {

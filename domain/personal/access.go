@@ -59,3 +59,15 @@ type Erasure struct {
 	IdempotencyRows int64
 	ParkedRows      int64
 }
+
+// RedactionRecord is one redaction.made event: which field of which event,
+// the digest of what it replaced, when, by whom and why.
+type RedactionRecord struct {
+	Position   domain.Position // of the redacted event
+	Field      string
+	Digest     string
+	RecordedAt time.Time
+	By         string
+	Reason     Reason
+	At         domain.Position // of the redaction.made event
+}

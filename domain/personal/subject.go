@@ -1,6 +1,7 @@
 package personal
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/kaiku/kaiku/domain"
@@ -112,4 +113,28 @@ func (Erased) EventName() string { return "personal.erased.v1" }
 
 func init() {
 	domain.Register[Erased]()
+}
+
+// Redacted records that one field of a logged event was replaced by a
+// redaction marker: Field is its JSON pointer in the event's data, Digest
+// the hex SHA-256 of the bytes it replaced (what the hash chain covers), so
+// the chain still verifies and a marker no redaction explains is tamper.
+// Who redacted is the event's principal; the value itself is never here.
+type Redacted struct {
+	Position string `json:"position"` // decimal: positions exceed the bound Encode puts on integers
+	Field    string `json:"field"`
+	Digest   string `json:"digest"`
+	Reason   Reason `json:"reason"`
+}
+
+func (Redacted) EventName() string { return "redaction.made.v1" }
+
+// RedactionStream is where the redactions of the event at position p are
+// recorded.
+func RedactionStream(p domain.Position) domain.StreamID {
+	return domain.NewStreamID("redaction", strconv.FormatInt(int64(p), 10))
+}
+
+func init() {
+	domain.Register[Redacted]()
 }

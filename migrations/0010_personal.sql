@@ -14,10 +14,11 @@ CREATE TABLE personal_keys (
     CONSTRAINT personal_keys_erased CHECK ((wrapped IS NULL) = (erased_at IS NOT NULL))
 );
 
--- A sealed personal part, as the JSON string
--- "kaiku-sealed-v1.<hex sha256 of the plain text>.<base64url ciphertext>".
--- events.personal keeps only plain (not yet sealed) parts.
-ALTER TABLE events ADD COLUMN personal_sealed json;
+-- A sealed personal part: the UTF-8 bytes of
+-- "kaiku-sealed-v1.<hex sha256 of the plain text>.<base64url ciphertext>"
+-- (bytes, not text: ciphertext is no text to search). events.personal
+-- keeps only plain (not yet sealed) parts.
+ALTER TABLE events ADD COLUMN personal_sealed bytea;
 
 CREATE INDEX events_personal_subject ON events (personal_subject) WHERE personal_subject IS NOT NULL;
 
@@ -35,7 +36,7 @@ BEGIN
     IF json_typeof(NEW.personal) = 'string' AND sealed LIKE 'kaiku-sealed-v1.%' THEN
         INSERT INTO personal_digests (position, digest)
             VALUES (NEW.position, decode(split_part(sealed, '.', 2), 'hex'));
-        NEW.personal_sealed := NEW.personal;
+        NEW.personal_sealed := convert_to(sealed, 'UTF8');
         NEW.personal := NULL;
     END IF;
     RETURN NEW;

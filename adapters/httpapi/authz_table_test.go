@@ -17,6 +17,8 @@ type authzRow struct {
 	outPath, outBody string
 	// ok lists the roles that succeed in scope, with the success status.
 	ok map[domain.Role]int
+	// headers are sent with every request of the row (a CSV body's type).
+	headers []string
 }
 
 // TestAuthorisationTable runs every route of the API × every role, in
@@ -89,6 +91,8 @@ func TestAuthorisationTable(t *testing.T) {
 		"POST /v1/cards/{id}/uses": {path: "/v1/cards/K-0000006/uses", body: `{"venue":"espoo-museum","usedOn":"2024-04-02"}`,
 			outBody: `{"venue":"vantaa-hall","usedOn":"2024-04-02"}`, ok: map[domain.Role]int{V: 201}},
 		"POST /v1/cards/{id}/uses/{useId}/cancellation": {path: "/v1/cards/K-0000001/uses/u1/cancellation", body: `{"reason":"other"}`, outPath: "/v1/cards/K-0000001/uses/v1/cancellation", ok: map[domain.Role]int{V: 200}},
+		"POST /v1/uses": {path: "/v1/uses", body: "card;usedOn\nK-0000006;2024-04-03\n", ok: map[domain.Role]int{V: 200},
+			headers: []string{"Content-Type", "text/csv", "Idempotency-Key", "authz-upload"}},
 
 		"GET /v1/statistics":                     {path: "/v1/statistics?locality=espoo", outPath: "/v1/statistics?locality=vantaa", ok: all(200)},
 		"GET /v1/statistics/national/{year}":     {path: "/v1/statistics/national/2024", ok: all(200)},
@@ -124,7 +128,7 @@ func TestAuthorisationTable(t *testing.T) {
 			continue
 		}
 		t.Run(key, func(t *testing.T) {
-			if ans := a.call(t, domain.Principal{}, rt.Method, fill(domain.Principal{}, row.path), fill(domain.Principal{}, row.body)); ans.status != http.StatusUnauthorized {
+			if ans := a.call(t, domain.Principal{}, rt.Method, fill(domain.Principal{}, row.path), fill(domain.Principal{}, row.body), row.headers...); ans.status != http.StatusUnauthorized {
 				t.Errorf("without a key: %d %s, want 401", ans.status, ans.body)
 			}
 			for _, role := range allRoles {
@@ -132,7 +136,7 @@ func TestAuthorisationTable(t *testing.T) {
 				if !allowed {
 					want = http.StatusForbidden
 				}
-				ans := a.call(t, inScope[role], rt.Method, fill(inScope[role], row.path), fill(inScope[role], row.body))
+				ans := a.call(t, inScope[role], rt.Method, fill(inScope[role], row.path), fill(inScope[role], row.body), row.headers...)
 				if ans.status != want {
 					t.Errorf("%s in scope: %d %s, want %d", role, ans.status, ans.body, want)
 				}
@@ -148,7 +152,7 @@ func TestAuthorisationTable(t *testing.T) {
 					body = row.outBody
 				}
 				// The espoo principal asks for vantaa's data.
-				if ans := a.call(t, inScope[role], rt.Method, fill(out, path), fill(out, body)); ans.status != http.StatusForbidden {
+				if ans := a.call(t, inScope[role], rt.Method, fill(out, path), fill(out, body), row.headers...); ans.status != http.StatusForbidden {
 					t.Errorf("%s out of scope: %d %s, want 403", role, ans.status, ans.body)
 				}
 			}

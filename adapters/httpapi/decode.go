@@ -179,6 +179,7 @@ type field struct {
 	typ      reflect.Type
 	required bool
 	index    int
+	tag      reflect.StructTag
 }
 
 // fields lists the JSON-visible fields of struct type t.
@@ -200,7 +201,7 @@ func fields(t reflect.Type) []field {
 		if name == "" {
 			name = sf.Name
 		}
-		out = append(out, field{name: name, typ: sf.Type, required: sf.Tag.Get("required") == "true", index: i})
+		out = append(out, field{name: name, typ: sf.Type, required: sf.Tag.Get("required") == "true", index: i, tag: sf.Tag})
 	}
 	return out
 }

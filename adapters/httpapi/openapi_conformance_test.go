@@ -46,6 +46,9 @@ func conform(t *testing.T, doc []byte, exchanges []exchange) {
 			t.Errorf("%s: the document does not list this status", where)
 			continue
 		}
+		if ref, ok := dig(resp, "$ref").(string); ok {
+			resp = dig(d, "components", "responses", strings.TrimPrefix(ref, "#/components/responses/"))
+		}
 		content, _ := dig(resp, "content").(map[string]any)
 		if len(bytes.TrimSpace(x.body)) == 0 {
 			if content != nil {

@@ -34,6 +34,11 @@ type Route struct {
 	// Request is a value of the JSON body type (for the OpenAPI schema);
 	// nil when the route takes no body. Tag required fields `required:"true"`.
 	Request any
+	// RequestContentType is the body's media type when it is not JSON
+	// ("text/csv"); the handler decodes it.
+	RequestContentType string
+	// MaxBody caps this route's body instead of Config.MaxBodyBytes.
+	MaxBody int64
 	// Response is a value of the success body type, or nil.
 	Response any
 	// Status is the success status; 0 means 201 for POST, else 200.

@@ -34,7 +34,7 @@ import (
 // pilot-conclusion and /v1/localities/{id}/departure (national), so that
 // every command of the domain has a route.
 func Routes(d Deps) []Route {
-	return append(append(commandRoutes(d), queryRoutes(d)...), personalRoutes(d)...)
+	return append(append(append(commandRoutes(d), uploadRoute(d)), queryRoutes(d)...), personalRoutes(d)...)
 }
 
 func queryRoutes(d Deps) []Route {

@@ -212,9 +212,9 @@ func commandRoutes(d Deps) []Route {
 				},
 				run: h.ConcludePilot})},
 		{Method: http.MethodPost, Pattern: "/v1/localities/{id}/departure", Roles: national, Status: http.StatusOK,
-			Summary: "Record that a locality left the network.", Request: leaveRequest{}, Response: res,
-			Handler: commandHandler(http.StatusOK, cmdSpec[leaveRequest, command.LeaveLocality]{
-				to: func(r leaveRequest) command.LeaveLocality {
+			Summary: "Record that a locality left the network.", Request: leaveLocalityRequest{}, Response: res,
+			Handler: commandHandler(http.StatusOK, cmdSpec[leaveLocalityRequest, command.LeaveLocality]{
+				to: func(r leaveLocalityRequest) command.LeaveLocality {
 					return command.LeaveLocality{On: r.On, Reason: r.Reason, Note: r.Note}
 				},
 				prepare: func(ctx context.Context, r *http.Request, p domain.Principal, c *command.LeaveLocality) error {
@@ -282,9 +282,9 @@ func commandRoutes(d Deps) []Route {
 				},
 				run: h.CommitToGuideline})},
 		{Method: http.MethodPost, Pattern: "/v1/partners/{id}/departure", Roles: network, Status: http.StatusOK,
-			Summary: "Record that a partner left the network.", Request: leaveRequest{}, Response: res,
-			Handler: commandHandler(http.StatusOK, cmdSpec[leaveRequest, command.LeavePartner]{
-				to: func(r leaveRequest) command.LeavePartner {
+			Summary: "Record that a partner left the network.", Request: leavePartnerRequest{}, Response: res,
+			Handler: commandHandler(http.StatusOK, cmdSpec[leavePartnerRequest, command.LeavePartner]{
+				to: func(r leavePartnerRequest) command.LeavePartner {
 					return command.LeavePartner{On: r.On, Reason: r.Reason, Note: r.Note}
 				},
 				prepare: func(ctx context.Context, r *http.Request, p domain.Principal, c *command.LeavePartner) error {
@@ -314,9 +314,9 @@ func commandRoutes(d Deps) []Route {
 				},
 				run: h.AmendAgreement})},
 		{Method: http.MethodPost, Pattern: "/v1/agreements/{id}/termination", Roles: network, Status: http.StatusOK,
-			Summary: "Terminate an agreement.", Request: leaveRequest{}, Response: res,
-			Handler: commandHandler(http.StatusOK, cmdSpec[leaveRequest, command.TerminateAgreement]{
-				to: func(r leaveRequest) command.TerminateAgreement {
+			Summary: "Terminate an agreement.", Request: terminateAgreementRequest{}, Response: res,
+			Handler: commandHandler(http.StatusOK, cmdSpec[terminateAgreementRequest, command.TerminateAgreement]{
+				to: func(r terminateAgreementRequest) command.TerminateAgreement {
 					return command.TerminateAgreement{On: r.On, Reason: r.Reason, Note: r.Note}
 				},
 				prepare: func(ctx context.Context, r *http.Request, p domain.Principal, c *command.TerminateAgreement) error {
@@ -379,9 +379,9 @@ func commandRoutes(d Deps) []Route {
 				},
 				run: h.CorrectCard})},
 		{Method: http.MethodPost, Pattern: "/v1/cards/{id}/cancellation", Roles: issuers, Status: http.StatusOK,
-			Summary: "Cancel a card.", Request: leaveRequest{}, Response: res,
-			Handler: commandHandler(http.StatusOK, cmdSpec[leaveRequest, command.CancelCard]{optionalBody: true,
-				to: func(r leaveRequest) command.CancelCard {
+			Summary: "Cancel a card.", Request: cancelCardRequest{}, Response: res,
+			Handler: commandHandler(http.StatusOK, cmdSpec[cancelCardRequest, command.CancelCard]{optionalBody: true,
+				to: func(r cancelCardRequest) command.CancelCard {
 					return command.CancelCard{On: r.On, Reason: r.Reason, Note: r.Note}
 				},
 				prepare: func(ctx context.Context, r *http.Request, p domain.Principal, c *command.CancelCard) error {

@@ -117,7 +117,7 @@ func New(cfg Config) *Server {
 	r := chi.NewRouter()
 	// Recover sits inside Correlate and Metrics, so a panic's 500 is
 	// counted and logged with its correlation id.
-	r.Use(Correlate, Metrics(cfg.Metrics), AccessLog, Recover, LimitBody(cfg.MaxBodyBytes))
+	r.Use(Correlate, Metrics(cfg.Metrics), AccessLog, Recover)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) { WriteError(w, r, errNoRoute) })
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) { WriteError(w, r, errMethod) })
 	auth := Authenticate(cfg.Keys, cfg.AuthCacheTTL)
@@ -126,7 +126,11 @@ func New(cfg Config) *Server {
 		idem = Idempotent(cfg.Idempotency, cfg.IdempotencyWait)
 	}
 	for _, rt := range s.routes {
-		var mw []func(http.Handler) http.Handler
+		limit := cfg.MaxBodyBytes
+		if rt.MaxBody > 0 {
+			limit = rt.MaxBody
+		}
+		mw := []func(http.Handler) http.Handler{LimitBody(limit)}
 		if !rt.Public {
 			mw = append(mw, auth, requireRoles(rt.Roles))
 		}

@@ -93,7 +93,7 @@ func (p *PersonalData) SealPlain(ctx context.Context, pageSize int) (sealed, ski
 					return err
 				}
 				if _, err := tx.Exec(ctx, `UPDATE events SET personal = NULL, personal_sealed = $2 WHERE position = $1`,
-					x.pos, []byte(text)); err != nil {
+					x.pos, []byte(sealedText(text))); err != nil {
 					return err
 				}
 				sealed++
@@ -282,7 +282,7 @@ type part struct {
 // their rows.
 func (p *PersonalData) parts(ctx context.Context, q Querier, s personal.Subject, lock bool) ([]part, error) {
 	sql := `SELECT position, event_id::text, stream, version, type || '.v' || schema_version, occurred_at, recorded_at,
-		principal, personal IS NOT NULL, coalesce(personal, personal_sealed)::text
+		principal, personal IS NOT NULL, coalesce(personal, to_json(convert_from(personal_sealed, 'UTF8')))::text
 		FROM events WHERE personal_subject = $1 ORDER BY position`
 	if lock {
 		sql += ` FOR UPDATE`

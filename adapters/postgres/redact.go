@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -73,7 +72,7 @@ func (p *PersonalData) Redact(ctx context.Context, pos domain.Position, field st
 		if _, err := tx.Exec(ctx, `UPDATE events SET data = $2::text::json WHERE position = $1`, int64(pos), string(redacted)); err != nil {
 			return err
 		}
-		out.Digest = hex.EncodeToString(digest)
+		out.Digest = audit.DigestText(digest)
 		rec, err := domain.Encode(personal.Redacted{Position: strconv.FormatInt(int64(pos), 10), Field: field, Digest: out.Digest, Reason: reason}, md)
 		if err != nil {
 			return err
@@ -159,9 +158,9 @@ func CheckRedactions(ctx context.Context, q Querier) (RedactionCheck, error) {
 			case !ok:
 				out.Unexplained = append(out.Unexplained,
 					fmt.Sprintf("position %d: field %s was replaced by a redaction marker, but no redaction of it is recorded", pos, l.Pointer))
-			case d != hex.EncodeToString(l.Marker):
+			case d != audit.DigestText(l.Marker):
 				out.Unexplained = append(out.Unexplained,
-					fmt.Sprintf("position %d: field %s names digest %x, but the recorded redaction replaced a value with digest %s", pos, l.Pointer, l.Marker, d))
+					fmt.Sprintf("position %d: field %s names digest %s, but the recorded redaction replaced a value with digest %s", pos, l.Pointer, audit.DigestText(l.Marker), d))
 			}
 		}
 		return nil

@@ -69,7 +69,7 @@ func TestRedactionKeepsTheChainAndATamperDisguisedAsOneIsCaught(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.By != md.Principal.String() || len(got.Digest) != 64 {
+	if got.By != md.Principal.String() || len(got.Digest) != 79 {
 		t.Errorf("redaction = %+v", got)
 	}
 	if found := holding(t, pool, mistake); len(found) > 0 {

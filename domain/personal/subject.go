@@ -117,7 +117,7 @@ func init() {
 
 // Redacted records that one field of a logged event was replaced by a
 // redaction marker: Field is its JSON pointer in the event's data, Digest
-// the hex SHA-256 of the bytes it replaced (what the hash chain covers), so
+// the SHA-256 of the bytes it replaced (audit.DigestText) (what the hash chain covers), so
 // the chain still verifies and a marker no redaction explains is tamper.
 // Who redacted is the event's principal; the value itself is never here.
 type Redacted struct {

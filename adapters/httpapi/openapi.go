@@ -330,6 +330,9 @@ func describe(s map[string]any, f field) map[string]any {
 	if d := f.tag.Get("doc"); d != "" {
 		s["description"] = d
 	}
+	if types, ok := s["type"].([]any); ok && f.required && len(types) == 2 && types[1] == "null" {
+		s["type"] = types[0] // a required field is never null (the door refuses null)
+	}
 	if name := f.tag.Get("enum"); name != "" {
 		list, ok := namedEnums[name]
 		if !ok && strings.Contains(name, ",") {

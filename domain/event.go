@@ -41,6 +41,9 @@ type Person struct {
 	Email   string `json:"email,omitempty"`
 	Phone   string `json:"phone,omitempty"`
 	Note    string `json:"note,omitempty"`
+	// Erased is true when the subject's personal data was erased: Subject
+	// is kept, every other field is empty. It is not stored.
+	Erased bool `json:"-"`
 }
 
 // IsZero reports whether p holds no personal data.

@@ -34,10 +34,14 @@ func Register[T Event]() {
 		if err := unmarshal(r.Data, &v); err != nil {
 			return nil, fmt.Errorf("decode %s at %s/%d: %w", name, r.Stream, r.Version, err)
 		}
-		if pc, ok := any(&v).(PersonalCarrier); ok && len(r.Personal) > 0 && string(r.Personal) != "null" {
+		if pc, ok := any(&v).(PersonalCarrier); ok {
 			p := pc.PersonalData()
-			if err := json.Unmarshal(r.Personal, p); err != nil {
-				return nil, fmt.Errorf("decode personal data of %s at %s/%d: %w", name, r.Stream, r.Version, err)
+			if len(r.Personal) > 0 && string(r.Personal) != "null" {
+				if err := json.Unmarshal(r.Personal, p); err != nil {
+					return nil, fmt.Errorf("decode personal data of %s at %s/%d: %w", name, r.Stream, r.Version, err)
+				}
+			} else if r.Subject != "" {
+				p.Erased = true // a subject without its personal part: erased
 			}
 			p.Subject = r.Subject
 		}

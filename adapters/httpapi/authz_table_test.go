@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -37,12 +38,16 @@ func TestAuthorisationTable(t *testing.T) {
 
 	a.must(t, 201, issuerVantaa, "POST", "/v1/cards", `{"id":"K-0000099","issuedOn":"2024-03-01","kind":"personal","holder":{"birthYear":1971,"postalCode":"01300","minorChildren":0}}`)
 	a.must(t, 201, venueVantaa, "POST", "/v1/cards/K-0000001/uses", `{"id":"v1","usedOn":"2024-04-02"}`)
+	var joinedC2 string // the position of c2's partner.joined, to redact
 	for _, p := range []string{"espoo-new", "c1", "c2"} {
 		kind := `"kind":"venue","category":"sport"`
 		if p == "espoo-new" {
 			kind = `"kind":"issuer","category":"ngo"`
 		}
-		a.must(t, 201, national, "POST", "/v1/partners", `{"id":"`+p+`","locality":"espoo","name":"P",`+kind+`,"contact":{"name":"C","email":"c@example.fi","phone":"+358 40 123 4567"},"joinedOn":"2024-01-15"}`)
+		ans := a.must(t, 201, national, "POST", "/v1/partners", `{"id":"`+p+`","locality":"espoo","name":"P",`+kind+`,"contact":{"name":"C","email":"c@example.fi","phone":"+358 40 123 4567"},"joinedOn":"2024-01-15"}`)
+		if p == "c2" {
+			joinedC2 = strconv.FormatInt(decodeJSON[struct{ Position int64 }](t, ans.body).Position, 10)
+		}
 	}
 	N, C, I, V, A := domain.RoleNational, domain.RoleCoordinator, domain.RoleIssuer, domain.RoleVenue, domain.RoleAuditor
 	all := func(s int) map[domain.Role]int { return map[domain.Role]int{N: s, C: s, I: s, V: s, A: s} }
@@ -110,6 +115,10 @@ func TestAuthorisationTable(t *testing.T) {
 		"GET /v1/guidelines/{version}": {path: "/v1/guidelines/2022", ok: all(200)},
 		"GET /v1/statistics/cross-use": {path: "/v1/statistics/cross-use?locality=espoo", outPath: "/v1/statistics/cross-use?locality=vantaa", ok: readers},
 		"GET /v1/statistics/national":  {path: "/v1/statistics/national", ok: all(200)},
+		"GET /v1/personal-data/{subject}":        {path: "/v1/personal-data/contact:c2:1", ok: map[domain.Role]int{N: 200}},
+		"POST /v1/redactions":                    {path: "/v1/redactions", body: `{"position":` + joinedC2 + `,"field":"/name","reason":"mistake"}`, ok: map[domain.Role]int{N: 200}},
+		"POST /v1/personal-data/{subject}/erasure": {path: "/v1/personal-data/contact:c{r}:1/erasure", body: `{"reason":"subject_request"}`,
+			ok: map[domain.Role]int{N: 200}},
 	}
 	inScope := map[domain.Role]domain.Principal{N: national, C: coordinator, I: issuer, V: venue, A: auditor}
 	outScope := map[domain.Role]domain.Principal{C: coordinatorVantaa, I: issuerVantaa, V: venueVantaa}

@@ -19,7 +19,7 @@ import (
 )
 
 // Deps is what the API's routes (Routes) need. Commands, Views and Now
-// are required; Projections and Verify may be nil, and their routes then
+// are required; Projections, Verify and Personal may be nil, and their routes then
 // answer 500 (a wiring mistake, logged).
 type Deps struct {
 	// Commands runs every command. Build it with command.WithRetries(8)
@@ -41,6 +41,9 @@ type Deps struct {
 	// Fence, when set, names the transaction holding the log's read fence
 	// in GET /v1/projections once it holds readers back too long.
 	Fence *FenceWatch
+	// Personal erases and exports subjects' personal data
+	// (/v1/personal-data); nil makes those routes answer 500.
+	Personal PersonalData
 }
 
 // Views resolves the read models' live queries. The live schema of a

@@ -35,7 +35,7 @@ import (
 // pilot-conclusion and /v1/localities/{id}/departure (national), so that
 // every command of the domain has a route.
 func Routes(d Deps) []Route {
-	return slices.Concat(commandRoutes(d), []Route{uploadRoute(d)}, queryRoutes(d), deskRoutes(d))
+	return slices.Concat(commandRoutes(d), []Route{uploadRoute(d)}, queryRoutes(d), deskRoutes(d), personalRoutes(d))
 }
 
 func queryRoutes(d Deps) []Route {

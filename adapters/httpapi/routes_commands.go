@@ -22,9 +22,12 @@ import (
 // ids, and the stream, version and global position of the last one. ID
 // names what a creation created (the new card of a replacement); UseID is
 // the id of a recorded use. A command that changed nothing (a retry the
-// domain recognised) answers with no events and position 0.
+// domain recognised) answers with no events and position 0. Subjects are
+// the data subjects whose personal data the events recorded (a new contact
+// person: "contact:<partner>:<n>"), for subject access and erasure.
 type CommandResult struct {
 	EventIDs []domain.EventID `json:"eventIds"`
+	Subjects []string         `json:"subjects,omitempty"`
 	Position domain.Position  `json:"position"`
 	Stream   domain.StreamID  `json:"stream"`
 	Version  domain.Version   `json:"version"`
@@ -36,6 +39,9 @@ func resultOf(res command.Result) CommandResult {
 	out := CommandResult{EventIDs: []domain.EventID{}}
 	for _, r := range res.Records {
 		out.EventIDs = append(out.EventIDs, r.ID)
+		if r.Subject != "" {
+			out.Subjects = append(out.Subjects, r.Subject)
+		}
 	}
 	if n := len(res.Records); n > 0 {
 		last := res.Records[n-1]

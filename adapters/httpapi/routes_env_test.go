@@ -21,6 +21,7 @@ import (
 	"github.com/kaiku/kaiku/domain/audit"
 	"github.com/kaiku/kaiku/domain/command"
 	"github.com/kaiku/kaiku/domain/guideline"
+	"github.com/kaiku/kaiku/domain/personal"
 	"github.com/kaiku/kaiku/projections"
 	"github.com/kaiku/kaiku/projections/agreements"
 	"github.com/kaiku/kaiku/projections/cards"
@@ -199,13 +200,20 @@ func newAPIAt(t testing.TB, now time.Time) *api {
 	pool := pgtest.NewPool(t)
 	store := postgres.NewStore(pool)
 	t.Cleanup(store.Close)
+	master, _ := personal.NewMasterKey() // generated for the test
+	keyring, err := postgres.NewKeyring(context.Background(), pool, master)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store.SealPersonal(keyring)
 	a := &api{pool: pool, store: store, keys: map[domain.Principal]string{}}
 	a.commands = command.New(store, command.WithRetries(16), command.WithClock(func() time.Time { return today }))
 	runner := newViews(t, pool, store)
 	a.views = runner
 	a.verify = func(ctx context.Context) (audit.Report, error) { return postgres.Verify(ctx, pool, nil) }
 	deps := httpapi.Deps{Commands: a.commands, Views: runner, Projections: runner.runner, Now: func() time.Time { return today },
-		Verify: func(ctx context.Context) (audit.Report, error) { return a.verify(ctx) }}
+		Verify:   func(ctx context.Context) (audit.Report, error) { return a.verify(ctx) },
+		Personal: postgres.NewPersonalData(pool, store)}
 	keys := postgres.NewAPIKeys(pool)
 	a.server = httpapi.New(httpapi.Config{Keys: keys, Idempotency: postgres.NewIdempotency(pool), Routes: httpapi.Routes(deps)})
 	ts := httptest.NewServer(a.record(a.server.Handler()))

@@ -15,6 +15,7 @@ import (
 	"github.com/kaiku/kaiku/adapters/postgres/pgtest"
 	"github.com/kaiku/kaiku/domain"
 	"github.com/kaiku/kaiku/domain/eventstoretest"
+	"github.com/kaiku/kaiku/domain/personal"
 )
 
 func newStore(t *testing.T) (*postgres.Store, *pgxpool.Pool) {
@@ -33,6 +34,16 @@ func TestStoreContract(t *testing.T) {
 	}{
 		{"batches appended by copy", postgres.NewStore},
 		{"batches appended by one insert", postgres.NewStoreInsertBatches},
+		{"personal parts sealed", func(pool *pgxpool.Pool) *postgres.Store {
+			s := postgres.NewStore(pool)
+			m, _ := personal.NewMasterKey()
+			k, err := postgres.NewKeyring(context.Background(), pool, m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.SealPersonal(k)
+			return s
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

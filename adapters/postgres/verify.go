@@ -131,14 +131,14 @@ func readEntries(ctx context.Context, tx pgx.Tx, after domain.Position) ([]audit
 }
 
 func readChain(ctx context.Context, tx pgx.Tx, after domain.Position) ([]audit.ChainRow, error) {
-	rows, err := tx.Query(ctx, `SELECT position, prev_position, event_id::text, hash FROM event_chain
+	rows, err := tx.Query(ctx, `SELECT position, prev_position, event_id::text, hash, format FROM event_chain
 		WHERE position > $1 ORDER BY position LIMIT $2`, after, verifyPage)
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (audit.ChainRow, error) {
 		var c audit.ChainRow
-		err := r.Scan(&c.Position, &c.PrevPosition, &c.EventID, &c.Hash)
+		err := r.Scan(&c.Position, &c.PrevPosition, &c.EventID, &c.Hash, &c.Format)
 		return c, err
 	})
 }

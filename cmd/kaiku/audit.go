@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -87,6 +88,21 @@ KAIKU_SEAL_KEY set, keyed seals are checked against it.`)
 			rep.Unchained(), rep.Head.Position)
 		return exitStatus{code: exitIncomplete}
 	}
+	if err := printErasures(ctx, e, pool); err != nil {
+		return err
+	}
+	check, err := postgres.CheckRedactions(ctx, pool)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "redactions: %d\n", len(check.Redactions))
+	for _, x := range check.Redactions {
+		fmt.Fprintf(e.stdout, "  position %d: field %s redacted %s by %s (reason %s; replaced value's digest %s)\n",
+			x.Position, x.Field, x.RecordedAt.UTC().Format(time.RFC3339), x.By, x.Reason, x.Digest)
+	}
+	if len(check.Unexplained) > 0 {
+		return fmt.Errorf("TAMPERED: %d redaction markers no recorded redaction explains:\n  %s", len(check.Unexplained), strings.Join(check.Unexplained, "\n  "))
+	}
 	fmt.Fprintf(e.stdout, "OK: all %d events verify", rep.Events)
 	if n := rep.Unsealed(); n > 0 {
 		fmt.Fprintf(e.stdout, " (the last %d against the chain only: no seal covers them yet)", n)
@@ -98,6 +114,21 @@ KAIKU_SEAL_KEY set, keyed seals are checked against it.`)
 // exitIncomplete is audit verify's status when it found nothing wrong but
 // could not judge every event.
 const exitIncomplete = 3
+
+// printErasures lists the recorded erasures: the chain verifies across
+// them because it covers the digests of personal parts, not the parts.
+func printErasures(ctx context.Context, e *env, pool *pgxpool.Pool) error {
+	es, err := postgres.ListErasures(ctx, pool)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "erasures: %d\n", len(es))
+	for _, x := range es {
+		fmt.Fprintf(e.stdout, "  position %d: subject %s erased %s by %s (reason %s)\n",
+			x.Position, x.Subject, x.RecordedAt.UTC().Format(time.RFC3339), x.By, x.Reason)
+	}
+	return nil
+}
 
 func runAuditSeal(ctx context.Context, e *env, args []string) error {
 	var cfg config

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/kaiku/kaiku/adapters/postgres"
+	"github.com/kaiku/kaiku/domain/personal"
 )
 
 // config is the process configuration. Each field has an environment
@@ -22,6 +23,11 @@ type config struct {
 	SealKey     string // KAIKU_SEAL_KEY: optional HMAC key for audit seals
 	// KAIKU_IDEMPOTENCY_RETENTION: how long idempotency rows are kept
 	IdempotencyRetention string
+	// MasterKey and MasterKeyFile (KAIKU_MASTER_KEY, KAIKU_MASTER_KEY_FILE)
+	// give the master key that wraps personal data keys (personal.go).
+	MasterKey, MasterKeyFile string
+	// demoKey is a throwaway master key `serve --demo` generated, or nil.
+	demoKey *personal.MasterKey
 }
 
 // idempotencyRetention parses IdempotencyRetention, with an error that
@@ -45,6 +51,7 @@ func (c *config) bind(fs *flag.FlagSet, e *env, fields ...string) {
 		return fallback
 	}
 	c.SealKey = e.getenv("KAIKU_SEAL_KEY")
+	c.MasterKey, c.MasterKeyFile = e.getenv("KAIKU_MASTER_KEY"), e.getenv("KAIKU_MASTER_KEY_FILE")
 	for _, f := range fields {
 		switch f {
 		case "db":

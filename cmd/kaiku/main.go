@@ -51,6 +51,8 @@ func commands() []subcommand {
 		{"rebuild", "rebuild a read model beside the live one and switch atomically", "<projection> [flags]", runRebuild},
 		{"tokens", "manage API keys: 'tokens create', 'tokens revoke', 'tokens list'", "create|revoke|list [flags]", runTokens},
 		{"bench", "measure every path against its raw PostgreSQL baseline", "[flags]", runBench},
+		{"personal", "personal data: 'personal erase', 'personal show' (subject access), 'personal seal', 'personal new-key'", "erase|show|seal|new-key [flags]", runPersonal},
+		{"redact", "replace one field of a logged event by an audited redaction marker", "--position P --field F --reason R", runRedact},
 		{"project", "run projectors only, consuming the log from a bus (scale-out)", "[flags]", runProject},
 		{"export", "write a table as CSV or XLSX to standard output", "<table> [--format csv|xlsx] [--year Y] [--locality L]", runExport},
 	}
@@ -106,6 +108,7 @@ func printUsage(w io.Writer) {
 	}
 	fmt.Fprintln(w, "\nEvery command takes --help. Configuration comes from flags or the environment:")
 	fmt.Fprintln(w, "  DATABASE_URL (--database-url), KAIKU_ADDR (--addr), KAIKU_STORE (--store), KAIKU_BUS (--bus)")
+	fmt.Fprintln(w, "  KAIKU_MASTER_KEY or KAIKU_MASTER_KEY_FILE: the master key that seals personal data (kaiku personal new-key)")
 }
 
 // newFlags returns a FlagSet for a subcommand whose --help prints the

@@ -31,6 +31,7 @@ start. On SIGTERM or Ctrl-C it stops accepting, finishes the requests in
 flight, then stops the projectors at a checkpoint.`)
 	cfg.bind(fs, e, "db", "addr", "store", "bus", "idempotency")
 	debug := fs.Bool("debug", false, "log every request")
+	demo := fs.Bool("demo", false, "without a master key, seal personal data under a throwaway key (lost when the process stops)")
 	alert := time.Minute
 	if v := e.getenv("KAIKU_FENCE_ALERT"); v != "" {
 		d, err := time.ParseDuration(v)
@@ -56,6 +57,9 @@ flight, then stops the projectors at a checkpoint.`)
 	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
 	slog.SetDefault(log)
 
+	if err := cfg.requireMasterKey(*demo, log.Warn); err != nil {
+		return err
+	}
 	pool, err := cfg.openPool(ctx)
 	if err != nil {
 		return err
@@ -72,6 +76,13 @@ flight, then stops the projectors at a checkpoint.`)
 		return err
 	}
 	defer closeStore()
+	var pd *postgres.PersonalData
+	if st, ok := store.(*postgres.Store); ok {
+		pd = postgres.NewPersonalData(pool, st)
+		if err := prepareServe(ctx, pd, log.Info); err != nil {
+			return err
+		}
+	}
 	commands := command.New(store, command.WithRetries(10), command.WithCache(time.Second))
 
 	// Projectors, the forwarder and the chainer run until the HTTP server
@@ -146,6 +157,7 @@ flight, then stops the projectors at a checkpoint.`)
 			Verify:      verify,
 			Fence:       fence,
 			Now:         time.Now,
+			Personal:    personalRoutes(pd),
 		}),
 		Ready:       ready,
 		Metrics:     reg,
@@ -166,6 +178,15 @@ flight, then stops the projectors at a checkpoint.`)
 	}
 	log.Info("kaiku stopped")
 	return nil
+}
+
+// personalRoutes is pd for the API, or nil (its routes then answer 500)
+// when the log is not in PostgreSQL.
+func personalRoutes(pd *postgres.PersonalData) httpapi.PersonalData {
+	if pd == nil {
+		return nil
+	}
+	return pd
 }
 
 // version is the build's module version, for /openapi.json.

@@ -24,6 +24,7 @@ import (
 	"github.com/kaiku/kaiku/domain/card"
 	"github.com/kaiku/kaiku/domain/command"
 	"github.com/kaiku/kaiku/domain/dataset"
+	"github.com/kaiku/kaiku/domain/personal"
 	"github.com/kaiku/kaiku/projections/stats"
 )
 
@@ -79,7 +80,9 @@ func startServe(t *testing.T, dbURL string) *server {
 	addr := freeAddr(t)
 	s := &server{base: "http://" + addr, log: &bytes.Buffer{}, done: make(chan error, 1)}
 	s.cmd = exec.Command(kaikuBinary(t), "serve", "--addr", addr)
-	s.cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL)
+	// The test generates the master key that seals the personal data.
+	_, master := personal.NewMasterKey()
+	s.cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "KAIKU_MASTER_KEY="+master)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -22,6 +22,11 @@ func (c *config) openStore(ctx context.Context) (store domain.EventStore, close 
 			return nil, nil, err
 		}
 		st := postgres.NewStore(pool)
+		if err := c.sealPersonal(ctx, st, pool); err != nil {
+			st.Close()
+			pool.Close()
+			return nil, nil, err
+		}
 		return st, func() { st.Close(); pool.Close() }, nil
 	case strings.Contains(s, "://"):
 		es, err := eventstoredb.New(ctx, s)

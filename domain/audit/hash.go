@@ -4,14 +4,18 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"hash"
+	"strconv"
 	"time"
 
 	"github.com/kaiku/kaiku/domain"
 )
 
 // chainTag separates chain hashes from every other SHA-256 use; a new
-// encoding gets a new tag.
+// encoding gets a new tag (one per chain format).
 const chainTag = "kaiku.chain.v1"
+
+// chainTagFields tags FormatFields hashes.
+const chainTagFields = "kaiku.chain.v2"
 
 // Entry is what the chain covers of one event, in the form the store keeps
 // it. Principal is the principal's stored text (not a parsed Principal), so
@@ -34,6 +38,9 @@ type Entry struct {
 	// PersonalDigest is PersonalDigest(personal part), or nil when the event
 	// has no personal part. After erasure it is the digest the store kept.
 	PersonalDigest []byte
+	// Format is the chain format the entry is hashed in; 0 is
+	// CurrentFormat. A verifier sets it from the chain row.
+	Format int
 }
 
 // EntryOf returns the Entry of a record as a store returned it.
@@ -78,9 +85,20 @@ type Link struct {
 // length-prefixed encoding of every field of e (personal data only by its
 // digest) and of prev's position and hash. Two different (prev, e) pairs
 // never share an encoding.
+//
+// Under FormatFields the data is covered by FieldsDigest (so a recorded
+// redaction verifies); under FormatWhole by its bytes.
 func Hash(prev Link, e Entry) []byte {
 	w := encoder{h: sha256.New()}
-	w.str(chainTag)
+	fields := e.Format == 0 || e.Format == FormatFields
+	switch {
+	case fields:
+		w.str(chainTagFields)
+	case e.Format == FormatWhole:
+		w.str(chainTag)
+	default: // an unknown format never verifies
+		w.str("kaiku.chain.unknown." + strconv.Itoa(e.Format))
+	}
 	w.i64(int64(prev.Position))
 	w.bytes(prev.Hash)
 	w.str(string(e.ID))
@@ -95,7 +113,11 @@ func Hash(prev Link, e Entry) []byte {
 	w.str(string(e.CorrelationID))
 	w.str(string(e.CausationID))
 	w.str(e.Subject)
-	w.bytes(e.Data)
+	if fields {
+		w.bytes(FieldsDigest(e.Data))
+	} else {
+		w.bytes(e.Data)
+	}
 	w.optional(e.PersonalDigest)
 	return w.h.Sum(nil)
 }

@@ -58,6 +58,8 @@ type ChainRow struct {
 	PrevPosition domain.Position
 	EventID      domain.EventID
 	Hash         []byte
+	// Format is the chain format Hash was computed in (0: CurrentFormat).
+	Format int
 }
 
 // Row is one position of the log as stored: the event there, its chain row,
@@ -211,7 +213,9 @@ func (v *Verifier) Add(r Row) bool {
 		return v.fail(pos, KindReordered, 0,
 			"position %d holds event %s but event %s was chained there: events were reordered or replaced", pos, e.ID, c.EventID)
 	}
-	h := Hash(v.last, *e)
+	entry := *e
+	entry.Format = c.Format
+	h := Hash(v.last, entry)
 	if !bytes.Equal(h, c.Hash) {
 		return v.fail(pos, KindChanged, 0,
 			"the event at %d (%s %s/%d) no longer matches its chain hash: it was changed after it was chained", pos, e.Type, e.Stream, e.Version)

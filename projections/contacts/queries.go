@@ -37,13 +37,21 @@ func NewQueries(db DB, schema string) *Queries {
 // Schema returns the schema the queries read.
 func (q *Queries) Schema() string { return q.schema }
 
-// Person is a contact person or coordinator. Name, Email and Phone are
-// empty once the subject's personal data was erased.
+// Person is a contact person or coordinator. Subject is the person's
+// data subject id (for subject access and erasure). Once the subject's
+// personal data was erased, Name, Email and Phone are empty and Erased is
+// true: the row itself, with its dates, stays.
 type Person struct {
 	Subject string `json:"subject,omitempty"`
 	Name    string `json:"name,omitempty"`
 	Email   string `json:"email,omitempty"`
 	Phone   string `json:"phone,omitempty"`
+	Erased  bool   `json:"erased,omitempty"`
+}
+
+// markErased sets Erased for a subject whose personal data is gone.
+func (p *Person) markErased() {
+	p.Erased = p.Subject != "" && p.Name == "" && p.Email == "" && p.Phone == ""
 }
 
 // Contact is one partner's contact person over a period: from From until
@@ -125,6 +133,7 @@ func (q *Queries) contacts(ctx context.Context, where string, args ...any) ([]Co
 		var to *time.Time
 		err := row.Scan(&c.Partner, &c.Locality, &c.PartnerName, &c.Subject, &c.Name, &c.Email, &c.Phone, &from, &to, &c.RecordedAt)
 		c.From, c.To = domain.DateOf(from), dateOf(to)
+		c.markErased()
 		return c, err
 	})
 	if err != nil {
@@ -178,6 +187,7 @@ func (q *Queries) Coordinators(ctx context.Context, loc locality.ID) ([]Coordina
 		var from time.Time
 		err := row.Scan(&c.Locality, &c.Side, &c.Subject, &c.Name, &c.Email, &c.Phone, &from)
 		c.From = domain.DateOf(from)
+		c.markErased()
 		return c, err
 	})
 	if err != nil {

@@ -88,12 +88,14 @@ type Partner struct {
 	Contact  Contact          `json:"contact"`
 }
 
-// Contact is a partner's contact person.
+// Contact is a partner's contact person. Once the subject's personal data
+// was erased, Name, Email and Phone are empty and Erased is true.
 type Contact struct {
 	Subject string `json:"subject,omitempty"`
 	Name    string `json:"name,omitempty"`
 	Email   string `json:"email,omitempty"`
 	Phone   string `json:"phone,omitempty"`
+	Erased  bool   `json:"erased,omitempty"`
 }
 
 // Agreement is an agreement in force on the date, with the last valid
@@ -125,8 +127,11 @@ func (q *Queries) AsOf(ctx context.Context, loc locality.ID, on domain.Date) (Ne
 	}
 	if n.Partners, err = collect(ctx, q, q.partners, args, func(row pgx.CollectableRow) (Partner, error) {
 		var p Partner
-		return p, row.Scan(&p.ID, &p.Locality, &p.Name, &p.Kind, &p.Category, &p.State,
+		err := row.Scan(&p.ID, &p.Locality, &p.Name, &p.Kind, &p.Category, &p.State,
 			&p.Contact.Subject, &p.Contact.Name, &p.Contact.Email, &p.Contact.Phone)
+		c := &p.Contact
+		c.Erased = c.Subject != "" && c.Name == "" && c.Email == "" && c.Phone == ""
+		return p, err
 	}); err != nil {
 		return Network{}, err
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/kaiku/kaiku/adapters/httpapi"
 	"github.com/kaiku/kaiku/adapters/natsbus"
 	"github.com/kaiku/kaiku/adapters/postgres"
+	"github.com/kaiku/kaiku/adapters/webapp"
 	"github.com/kaiku/kaiku/domain/audit"
 	"github.com/kaiku/kaiku/domain/command"
 	"github.com/kaiku/kaiku/projections/catalog"
@@ -107,6 +108,7 @@ flight, then stops the projectors at a checkpoint.`)
 		}
 	}
 	idem := postgres.NewIdempotency(pool)
+	sessions := postgres.NewSessions(pool, 0, 0)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -116,6 +118,9 @@ flight, then stops the projectors at a checkpoint.`)
 			if _, err := idem.Purge(bg, time.Now().Add(-postgres.IdempotencyRetention)); err != nil && bg.Err() == nil {
 				log.Warn("purging old idempotency keys failed; will retry", "err", err)
 			}
+			if _, err := sessions.Purge(bg); err != nil && bg.Err() == nil {
+				log.Warn("purging ended web sessions failed; will retry", "err", err)
+			}
 			select {
 			case <-bg.Done():
 				return
@@ -124,18 +129,16 @@ flight, then stops the projectors at a checkpoint.`)
 		}
 	}()
 
+	deps := httpapi.Deps{Commands: commands, Views: views{pool: pool, store: store}, Projections: sup, Verify: verify, Now: time.Now}
+	app := webapp.New(webapp.Config{Deps: deps, Keys: postgres.NewAPIKeys(pool), Sessions: sessions,
+		BehindTLSProxy: os.Getenv("KAIKU_TLS_PROXY") == "true"})
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv := httpapi.New(httpapi.Config{
 		Keys:        postgres.NewAPIKeys(pool),
 		Idempotency: idem,
-		Routes: httpapi.Routes(httpapi.Deps{
-			Commands:    commands,
-			Views:       views{pool: pool, store: store},
-			Projections: sup,
-			Verify:      verify,
-			Now:         time.Now,
-		}),
+		Routes:      httpapi.Routes(deps),
+		App:         app.Handler(),
 		Ready: []httpapi.Check{
 			{Name: "postgres", Ready: httpapi.PingReady(pool)},
 			{Name: "migrations", Ready: httpapi.MigrationsReady(pool)},

@@ -37,6 +37,9 @@ type Deps struct {
 	Verify func(ctx context.Context) (audit.Report, error)
 	// Now gives today for queries without a date (UTC is taken).
 	Now func() time.Time
+	// Fence, when set, names the transaction holding the log's read fence
+	// in GET /v1/projections once it holds readers back too long.
+	Fence *FenceWatch
 }
 
 // Views resolves the read models' live queries. The live schema of a

@@ -95,6 +95,9 @@ type ProjectionStatus struct {
 	Skipped    int64            `json:"skipped"`
 	Failure    *ProjectionFault `json:"failure,omitempty"`
 	Rebuild    *RebuildProgress `json:"rebuild,omitempty"`
+	// FenceHeldBy is set while the log's read fence has held this
+	// projection back for longer than the configured time.
+	FenceHeldBy *FenceHolder `json:"fenceHeldBy,omitempty"`
 }
 
 // ProjectionFault is the poison event a projection stopped on.
@@ -518,9 +521,19 @@ func (d Deps) projectionStatus(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	var heldBy *FenceHolder
+	var newest domain.Position
+	if d.Fence != nil {
+		if heldBy, newest, err = d.Fence.heldBy(r.Context()); err != nil {
+			return err
+		}
+	}
 	out := make([]ProjectionStatus, len(sts))
 	for i, s := range sts {
 		out[i] = projectionStatusOf(s)
+		if heldBy != nil && s.Position < newest {
+			out[i].FenceHeldBy = heldBy
+		}
 	}
 	return WriteJSON(w, http.StatusOK, out)
 }

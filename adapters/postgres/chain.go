@@ -149,7 +149,7 @@ func (c *Chainer) chainPage(ctx context.Context) (int, error) {
 	}
 	rows, err := tx.Query(ctx, `SELECT `+entryColumns+`
 		WHERE e.position > $1
-		  AND e.position < (pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 20)
+		  AND e.position < `+fenceSQL+`
 		ORDER BY e.position LIMIT $2`, last.Position, c.cfg.PageSize)
 	if err != nil {
 		return 0, fmt.Errorf("chain: read events: %w", err)

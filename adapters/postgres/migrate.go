@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"sort"
 	"strconv"
 	"strings"
@@ -60,8 +61,11 @@ func Migrations() ([]Migration, error) {
 
 // Migrate applies every embedded migration not yet applied, each in its own
 // transaction together with its row in kaiku_migrations, under an advisory
-// lock. It is idempotent and safe to run from several processes at once.
-// progress, if not nil, is called with each migration applied.
+// lock, then raises the log's epoch when the log is ahead of the cluster's
+// transaction ids (RaiseEpoch: after a restore into another cluster),
+// logging the raise at warn level. It is idempotent and safe to run from
+// several processes at once. progress, if not nil, is called with each
+// migration applied.
 func Migrate(ctx context.Context, pool *pgxpool.Pool, progress func(Migration)) (applied int, err error) {
 	ms, err := Migrations()
 	if err != nil {
@@ -110,6 +114,14 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, progress func(Migration)) 
 		if progress != nil {
 			progress(m)
 		}
+	}
+	r, err := raiseEpoch(ctx, conn)
+	if err != nil {
+		return applied, err
+	}
+	if r != nil {
+		slog.WarnContext(ctx, "the log was ahead of this PostgreSQL cluster's transaction ids (restored from another cluster?): raised its epoch so that new events follow the restored ones",
+			"old_offset", r.OldOffset, "new_offset", r.NewOffset, "log_head", int64(r.LogHead), "cluster_xmin", r.ClusterXmin)
 	}
 	return applied, nil
 }

@@ -34,8 +34,11 @@ const anyVersionRetries = 1000
 // Store is the event log on PostgreSQL (table events, migrations 0001 and
 // 0002). It implements domain.EventStore and domain.AppendNotifier.
 //
-// A record's position is (appending transaction id << 20) + its index in
-// that transaction, so appends never serialise behind a shared counter.
+// A record's position is ((appending transaction id + epoch) << 20) + its
+// index in that transaction, so appends never serialise behind a shared
+// counter. The epoch (kaiku_xid_position, migration 0009) keeps positions
+// growing across a restore into another cluster: Migrate raises it when the
+// log is ahead of the cluster's transaction ids.
 // ReadAll returns only positions below the oldest transaction still running
 // (pg_snapshot_xmin), where no commit can land any more: a reader never
 // skips an event that commits late, and never sees one that rolls back.
@@ -304,7 +307,7 @@ SELECT b.base + b.n + r.ord, r.id::uuid, $1, h.version + r.ord, r.type, r.schema
 FROM (
     SELECT x.base, coalesce((SELECT max(e.position) FROM events e
         WHERE e.position > x.base AND e.position < x.base + 1048576), x.base) - x.base AS n
-    FROM (SELECT pg_current_xact_id()::text::bigint << 20 AS base OFFSET 0) x
+    FROM (SELECT kaiku_xid_position(pg_current_xact_id()) AS base OFFSET 0) x
 ) b, (
     SELECT coalesce(max(e.version), 0) AS version, coalesce(max(e.position), 0) AS position
     FROM (SELECT e.version, e.position FROM events e WHERE e.stream = $1 ORDER BY e.version DESC LIMIT 1) e
@@ -327,7 +330,7 @@ RETURNING position, version, recorded_at`
 const appendSingleSQL = `
 INSERT INTO events (position, event_id, stream, version, type, schema_version, occurred_at,
     principal, correlation_id, causation_id, data, personal, personal_subject)
-SELECT (pg_current_xact_id()::text::bigint << 20) + 1, $3::uuid, $1, h.version + 1, $4, $5, $6,
+SELECT kaiku_xid_position(pg_current_xact_id()) + 1, $3::uuid, $1, h.version + 1, $4, $5, $6,
     $7, nullif($8, '')::uuid, nullif($9, '')::uuid, $10, $11, nullif($12, '')
 FROM (SELECT coalesce(max(e.version), 0) AS version FROM events e WHERE e.stream = $1) h
 WHERE $2 = -1 OR $2 = h.version
@@ -409,7 +412,7 @@ func (a *appendArgs) insert(ctx context.Context, q Querier) ([]domain.Record, er
 // to an older transaction), and the recorded_at the rows will default to.
 const copyHeadsSQL = `
 WITH tx AS MATERIALIZED (
-    SELECT pg_current_xact_id()::text::bigint << 20 AS base
+    SELECT kaiku_xid_position(pg_current_xact_id()) AS base
 )
 SELECT tx.base,
     coalesce((SELECT max(e.position) FROM events e
@@ -623,8 +626,9 @@ func (s *Store) ReadStream(ctx context.Context, stream domain.StreamID, after do
 }
 
 // fenceSQL is the first position a reader may not return yet: every
-// transaction id below the oldest one still running is final.
-const fenceSQL = `(pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 20)`
+// transaction id below the oldest one still running is final. Readers and
+// the chainer all fence with it.
+const fenceSQL = `kaiku_xid_position(pg_snapshot_xmin(pg_current_snapshot()))`
 
 // ReadAll returns at most limit records with Position > after, in global
 // order, stopping before the first position that an open transaction could

@@ -375,7 +375,7 @@ func TestAppendTx(t *testing.T) {
 		defer tx.Rollback(ctx) //nolint:errcheck
 		// Pretend the transaction already appended all but one event.
 		if _, err := tx.Exec(ctx, `INSERT INTO events (position, event_id, stream, version, type, schema_version, occurred_at, principal, data)
-			VALUES ((pg_current_xact_id()::text::bigint << 20) + 1048574, gen_random_uuid(), 'filler-1', 1, 't', 1, now(), 'system', '{}')`); err != nil {
+			VALUES (kaiku_xid_position(pg_current_xact_id()) + 1048574, gen_random_uuid(), 'filler-1', 1, 't', 1, now(), 'system', '{}')`); err != nil {
 			t.Fatal(err)
 		}
 		_, err = s.AppendTx(ctx, tx, "card-K-4", domain.NoStream, eventstoretest.NewRecords(1, 2)...)

@@ -69,6 +69,7 @@ func (c *config) open(ctx context.Context, tune func(*pgxpool.Config)) (*pgxpool
 	if pcfg.MaxConns < 16 {
 		pcfg.MaxConns = 16
 	}
+	postgres.ConfigureSessions(pcfg)
 	if tune != nil {
 		tune(pcfg)
 	}

@@ -32,6 +32,16 @@ start. On SIGTERM or Ctrl-C it stops accepting, finishes the requests in
 flight, then stops the projectors at a checkpoint.`)
 	cfg.bind(fs, e, "db", "addr", "store", "bus")
 	debug := fs.Bool("debug", false, "log every request")
+	alert := time.Minute
+	if v := e.getenv("KAIKU_FENCE_ALERT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return fmt.Errorf("KAIKU_FENCE_ALERT=%q is not a duration such as 1m or 90s", v)
+		}
+		alert = d
+	}
+	fenceAlert := fs.Duration("fence-alert", alert,
+		"fail /readyz, naming the session, once a transaction left open on the PostgreSQL server has held the log's readers back this long (env KAIKU_FENCE_ALERT)")
 	ownProjectors := fs.Bool("projectors", true, "run the projectors in this process; with --bus, set false when `kaiku project` processes build the read models")
 	if err := parse(e, fs, args); err != nil {
 		return err
@@ -90,7 +100,19 @@ flight, then stops the projectors at a checkpoint.`)
 	wg.Add(1)
 	go func() { defer wg.Done(); sup.Run(bg) }()
 	var verify func(context.Context) (audit.Report, error)
+	var fence *httpapi.FenceWatch
+	ready := []httpapi.Check{
+		{Name: "postgres", Ready: httpapi.PingReady(pool)},
+		{Name: "migrations", Ready: httpapi.MigrationsReady(pool)},
+		{Name: "projections", Ready: sup.Ready},
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if cfg.Store == "" || cfg.Store == "postgres" {
+		fence = &httpapi.FenceWatch{Read: func(ctx context.Context) (postgres.Fence, error) { return postgres.ReadFence(ctx, pool) },
+			Alert: *fenceAlert}
+		ready = append(ready, httpapi.Check{Name: "fence", Ready: httpapi.FenceReady(fence)})
+		reg.MustRegister(postgres.NewFenceCollector(pool))
 		chainer := postgres.NewChainer(pool, postgres.ChainerConfig{Key: []byte(cfg.SealKey), Logger: log})
 		wg.Add(1)
 		go func() { defer wg.Done(); _ = chainer.Run(bg, time.Second) }()
@@ -129,21 +151,15 @@ flight, then stops the projectors at a checkpoint.`)
 		}
 	}()
 
-	deps := httpapi.Deps{Commands: commands, Views: views{pool: pool, store: store}, Projections: sup, Verify: verify, Now: time.Now}
+	deps := httpapi.Deps{Commands: commands, Views: views{pool: pool, store: store}, Projections: sup, Verify: verify, Fence: fence, Now: time.Now}
 	app := webapp.New(webapp.Config{Deps: deps, Keys: postgres.NewAPIKeys(pool), Sessions: sessions,
 		BehindTLSProxy: os.Getenv("KAIKU_TLS_PROXY") == "true"})
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv := httpapi.New(httpapi.Config{
 		Keys:        postgres.NewAPIKeys(pool),
 		Idempotency: idem,
 		Routes:      httpapi.Routes(deps),
 		App:         app.Handler(),
-		Ready: []httpapi.Check{
-			{Name: "postgres", Ready: httpapi.PingReady(pool)},
-			{Name: "migrations", Ready: httpapi.MigrationsReady(pool)},
-			{Name: "projections", Ready: sup.Ready},
-		},
+		Ready:       ready,
 		Metrics:     reg,
 		MoreMetrics: sup,
 		Version:     version(),

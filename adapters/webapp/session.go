@@ -112,12 +112,11 @@ func (a *App) renderSignin(w http.ResponseWriter, r *http.Request, status int, p
 // signin checks the form's token against its cookie, authenticates the key
 // as the API does and opens a session.
 func (a *App) signin(w http.ResponseWriter, r *http.Request) {
-	c, err := r.Cookie(signinCookie)
+	c, _ := r.Cookie(signinCookie)
 	if err := r.ParseForm(); err != nil || c == nil || !sameToken(r.PostForm["csrf"], c.Value) {
 		a.renderSignin(w, r, http.StatusForbidden, &page{Title: "signin.title", Error: &formError{Text: localeOf(r).T("csrf.bad")}})
 		return
 	}
-	_ = err
 	key := strings.TrimSpace(r.PostForm.Get("key"))
 	p, err := a.cfg.Keys.Authenticate(r.Context(), key)
 	if errors.Is(err, domain.ErrNotFound) || (err == nil && len(r.PostForm["key"]) != 1) {

@@ -19,6 +19,7 @@ import (
 	"github.com/kaiku/kaiku/domain/partner"
 	"github.com/kaiku/kaiku/projections"
 	"github.com/kaiku/kaiku/projections/agreements"
+	"github.com/kaiku/kaiku/projections/cards"
 	"github.com/kaiku/kaiku/projections/commitments"
 	"github.com/kaiku/kaiku/projections/compliance"
 	"github.com/kaiku/kaiku/projections/contacts"
@@ -40,7 +41,7 @@ func TestEveryReadModelTakesEveryValueTheDomainAccepts(t *testing.T) {
 	store := postgres.NewStore(pool)
 	t.Cleanup(store.Close)
 	for _, ddl := range []string{contacts.DDL("contacts_p"), commitments.DDL("commitments_p"), agreements.DDL("agreements_p"),
-		history.DDL("history_p"), compliance.DDL("compliance_p"), network.DDL("network_p")} {
+		history.DDL("history_p"), compliance.DDL("compliance_p"), network.DDL("network_p"), cards.DDL("cards_p")} {
 		if _, err := pool.Exec(ctx, ddl); err != nil {
 			t.Fatal(err)
 		}
@@ -52,7 +53,7 @@ func TestEveryReadModelTakesEveryValueTheDomainAccepts(t *testing.T) {
 	}
 	ps := []projections.Projection{stats.New("stats_p"), stats.New("stats_pr", stats.WithRules(guideline.National2022().Rules)),
 		contacts.New("contacts_p"), commitments.New("commitments_p"), agreements.New("agreements_p"),
-		history.New("history_p"), compliance.New("compliance_p"), network.New("network_p")}
+		history.New("history_p"), compliance.New("compliance_p"), network.New("network_p"), cards.New("cards_p")}
 	runner, err := projections.NewRunner(projections.Config{DB: pool, Store: store}, ps...)
 	if err != nil {
 		t.Fatal(err)

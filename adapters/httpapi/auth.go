@@ -28,8 +28,12 @@ func PrincipalFrom(ctx context.Context) (domain.Principal, bool) {
 	return p, ok
 }
 
-// WithPrincipal returns ctx carrying p, for tests and in-process callers.
+// WithPrincipal returns ctx carrying p. It also tells the access log
+// (AccessLog, further out in the chain) who the request runs as.
 func WithPrincipal(ctx context.Context, p domain.Principal) context.Context {
+	if s, ok := ctx.Value(accessSlotKey{}).(*accessSlot); ok {
+		s.principal = p.String()
+	}
 	return context.WithValue(ctx, principalKey{}, p)
 }
 

@@ -17,7 +17,10 @@ type Scope struct {
 }
 
 // Authorize returns nil when p may act within s, else a *domain.Forbidden
-// (403 forbidden). Which roles may call a route at all is the route
+// (403 forbidden) whose message names only the principal's own scope,
+// never s: s is often what a route loaded (the venue that recorded a
+// use, the locality of a partner), and naming it would tell the caller
+// what it may not read. Which roles may call a route at all is the route
 // table's business (Route.Roles, checked before the handler runs); this
 // checks the principal's scope, failing closed:
 //
@@ -37,12 +40,12 @@ func Authorize(p domain.Principal, s Scope) error {
 		if p.Locality != "" && s.Locality == p.Locality {
 			return nil
 		}
-		return &domain.Forbidden{Message: fmt.Sprintf("a coordinator of %s may not act on locality %q", p.Locality, s.Locality)}
+		return &domain.Forbidden{Message: fmt.Sprintf("a coordinator of %s may act only within locality %s", p.Locality, p.Locality)}
 	case domain.RoleIssuer, domain.RoleVenue:
 		if p.Partner != "" && s.Partner == p.Partner {
 			return nil
 		}
-		return &domain.Forbidden{Message: fmt.Sprintf("%s %s may act only as itself, not as %q", p.Role, p.Partner, s.Partner)}
+		return &domain.Forbidden{Message: fmt.Sprintf("%s %s may act only as itself and on what it recorded", p.Role, p.Partner)}
 	}
 	return &domain.Forbidden{Message: fmt.Sprintf("role %q may not use the API", p.Role)}
 }

@@ -89,8 +89,8 @@ func TestAuthorisationTable(t *testing.T) {
 		"POST /v1/uses": {path: "/v1/uses", body: "card;usedOn\nK-0000006;2024-04-03\n", ok: map[domain.Role]int{V: 200},
 			headers: []string{"Content-Type", "text/csv", "Idempotency-Key", "authz-upload"}},
 
-		"GET /v1/statistics":                     {path: "/v1/statistics?locality=espoo", outPath: "/v1/statistics?locality=vantaa", ok: all(200)},
-		"GET /v1/statistics/national/{year}":     {path: "/v1/statistics/national/2024", ok: all(200)},
+		"GET /v1/statistics":                     {path: "/v1/statistics?locality=espoo&from=2023-01-01&to=2023-12-31", outPath: "/v1/statistics?locality=vantaa&from=2023-01-01&to=2023-12-31", ok: all(200)},
+		"GET /v1/statistics/national/{year}":     {path: "/v1/statistics/national/2023", ok: all(200)},
 		"GET /v1/contacts":                       {path: "/v1/contacts?locality=espoo", outPath: "/v1/contacts?locality=vantaa", ok: readers},
 		"GET /v1/partners/{id}/contacts/history": {path: "/v1/partners/espoo-museum/contacts/history", outPath: "/v1/partners/vantaa-hall/contacts/history", ok: readers},
 		"GET /v1/commitments":                    {path: "/v1/commitments?locality=espoo", outPath: "/v1/commitments?locality=vantaa", ok: readers},
@@ -101,6 +101,15 @@ func TestAuthorisationTable(t *testing.T) {
 		"GET /v1/network":                        {path: "/v1/network?locality=espoo", outPath: "/v1/network?locality=vantaa", ok: readers},
 		"GET /v1/audit/verify":                   {path: "/v1/audit/verify", ok: map[domain.Role]int{N: 200, A: 200}},
 		"GET /v1/projections":                    {path: "/v1/projections", ok: map[domain.Role]int{N: 200, A: 200}},
+
+		"GET /v1/cards/{id}":           {path: "/v1/cards/K-0000001", ok: all(200)},
+		"GET /v1/uses":                 {path: "/v1/uses?venue=espoo-museum", outPath: "/v1/uses?venue=vantaa-hall", ok: map[domain.Role]int{N: 200, C: 200, V: 200, A: 200}},
+		"GET /v1/localities":           {path: "/v1/localities?locality=espoo", outPath: "/v1/localities?locality=vantaa", ok: all(200)},
+		"GET /v1/partners":             {path: "/v1/partners?locality=espoo", outPath: "/v1/partners?locality=vantaa", ok: all(200)},
+		"GET /v1/guidelines":           {path: "/v1/guidelines", ok: all(200)},
+		"GET /v1/guidelines/{version}": {path: "/v1/guidelines/2022", ok: all(200)},
+		"GET /v1/statistics/cross-use": {path: "/v1/statistics/cross-use?locality=espoo", outPath: "/v1/statistics/cross-use?locality=vantaa", ok: readers},
+		"GET /v1/statistics/national":  {path: "/v1/statistics/national", ok: all(200)},
 	}
 	inScope := map[domain.Role]domain.Principal{N: national, C: coordinator, I: issuer, V: venue, A: auditor}
 	outScope := map[domain.Role]domain.Principal{C: coordinatorVantaa, I: issuerVantaa, V: venueVantaa}

@@ -90,7 +90,7 @@ func TestAGeneratedClientWalksANetwork(t *testing.T) {
 	if json.Unmarshal(bad.Body, &prob); prob.Code != "invalid_postal_code" || prob.Field != "holder.postalCode" {
 		t.Fatalf("refusal = %s", bad.Body)
 	}
-	table, err := national.GetV1StatisticsNationalByyearWithResponse(ctx, "2024")
+	table, err := national.GetV1StatisticsNationalByyearWithResponse(ctx, "2024", nil)
 	must("the national table", table.StatusCode(), table.Body, err, 200)
 	var nt struct{ CardsRegistered, AdultUses, ChildTickets int }
 	if err := json.Unmarshal(table.Body, &nt); err != nil || nt.CardsRegistered != 1 || nt.AdultUses != 1 || nt.ChildTickets != 1 {

@@ -9,6 +9,7 @@ import (
 	"github.com/kaiku/kaiku/domain/guideline"
 	"github.com/kaiku/kaiku/projections"
 	"github.com/kaiku/kaiku/projections/agreements"
+	"github.com/kaiku/kaiku/projections/cards"
 	"github.com/kaiku/kaiku/projections/commitments"
 	"github.com/kaiku/kaiku/projections/compliance"
 	"github.com/kaiku/kaiku/projections/contacts"
@@ -63,6 +64,7 @@ type Views interface {
 	History(ctx context.Context) (*history.Queries, error)
 	Compliance(ctx context.Context) (*compliance.Queries, error)
 	Network(ctx context.Context) (*network.Queries, error)
+	Cards(ctx context.Context) (*cards.Queries, error)
 }
 
 // StatusSource reports the projections' state (projections.Runner).

@@ -45,9 +45,11 @@ const maxStoredBody = 1 << 20
 // wait; 0 means DefaultIdempotencyWait) and then gets its answer, or 409
 // idempotency_in_progress if it is still running. The same key with a
 // different request is 422 idempotency_key_reused. A 5xx answer or a panic
-// is not stored: the key is released, so a retry runs again. Answers are
-// kept postgres.IdempotencyRetention (48 hours). Requests without the
-// header, and other methods, pass straight through.
+// is not stored: the key is released, so a retry runs again. The store
+// keeps a hash of the key and the path without its query, for its
+// retention (48 hours unless configured; postgres.WithRetention), and
+// logs name a key by the first bytes of its hash (KeyRef). Requests
+// without the header, and other methods, pass straight through.
 //
 //	r.With(auth, httpapi.Idempotent(store, 0)).Post("/v1/cards", issue)
 func Idempotent(store IdempotencyStore, wait time.Duration) func(http.Handler) http.Handler {
@@ -79,7 +81,9 @@ func Idempotent(store IdempotencyStore, wait time.Duration) func(http.Handler) h
 			h := sha256.New()
 			h.Write([]byte(r.Method + "\x00" + r.URL.RequestURI() + "\x00"))
 			h.Write(body)
-			req := postgres.IdempotentRequest{Principal: p.String(), Key: key, Method: r.Method, Path: r.URL.RequestURI(), Hash: h.Sum(nil)}
+			// The query is in the hash, not in the stored path: the store
+			// keeps nothing a client typed (postgres.IdempotentRequest).
+			req := postgres.IdempotentRequest{Principal: p.String(), Key: key, Method: r.Method, Path: r.URL.Path, Hash: h.Sum(nil)}
 
 			claim, stored, err := begin(r.Context(), store, req, wait)
 			if err != nil {
@@ -136,7 +140,7 @@ func run(w http.ResponseWriter, r *http.Request, next http.Handler, store Idempo
 	defer func() {
 		if v := recover(); v != nil {
 			if err := store.Release(ctx, req, claim); err != nil {
-				slog.ErrorContext(ctx, "idempotency: release after panic", "key", req.Key, "err", err)
+				slog.ErrorContext(ctx, "idempotency: release after panic", "key", req.KeyRef(), "err", err)
 			}
 			panic(v)
 		}
@@ -148,14 +152,14 @@ func run(w http.ResponseWriter, r *http.Request, next http.Handler, store Idempo
 	}
 	if status >= 500 || rec.overflow {
 		if err := store.Release(ctx, req, claim); err != nil {
-			slog.ErrorContext(ctx, "idempotency: release", "key", req.Key, "err", err)
+			slog.ErrorContext(ctx, "idempotency: release", "key", req.KeyRef(), "err", err)
 		}
 		return
 	}
 	resp := postgres.StoredResponse{Status: status, ContentType: w.Header().Get("Content-Type"),
 		Location: w.Header().Get("Location"), Body: rec.body.Bytes()}
 	if err := store.Complete(ctx, req, claim, resp); err != nil {
-		slog.ErrorContext(ctx, "idempotency: store answer", "key", req.Key, "err", err)
+		slog.ErrorContext(ctx, "idempotency: store answer", "key", req.KeyRef(), "err", err)
 	}
 }
 

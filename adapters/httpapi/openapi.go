@@ -70,6 +70,9 @@ func OpenAPI(routes []Route, version string) ([]byte, error) {
 		if rt.Response != nil {
 			ok["content"] = map[string]any{"application/json": map[string]any{"schema": g.schema(reflect.TypeOf(rt.Response))}}
 		}
+		if exportable(rt) {
+			addExport(op, ok)
+		}
 		responses := map[string]any{strconv.Itoa(rt.successStatus()): ok}
 		for _, status := range problemStatuses(rt, len(params) > 0) {
 			responses[strconv.Itoa(status)] = map[string]any{"$ref": "#/components/responses/Problem" + strconv.Itoa(status)}

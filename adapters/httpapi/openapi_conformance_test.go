@@ -62,6 +62,9 @@ func conform(t *testing.T, doc []byte, exchanges []exchange) {
 			t.Errorf("%s: content type %q is not documented (documented: %v)", where, mt, keys(content))
 			continue
 		}
+		if mt != "application/json" && mt != "application/problem+json" {
+			continue // an export (CSV, XLSX): its own tests read it
+		}
 		var v any
 		dec := json.NewDecoder(bytes.NewReader(x.body))
 		dec.UseNumber()

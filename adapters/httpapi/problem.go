@@ -17,6 +17,9 @@ import (
 // ProblemTypeBase prefixes a problem's code to form its type URI.
 const ProblemTypeBase = "https://kaiku.fi/problems/"
 
+// RetryAfterSeconds is the Retry-After a 503 answers with.
+const RetryAfterSeconds = "5"
+
 // Problem is an RFC 9457 problem detail with Kaiku's machine-readable code.
 type Problem struct {
 	Type          string       `json:"type"`
@@ -65,6 +68,7 @@ func problem(status int, code, title, detail string) Problem {
 //	a body not application/json      415 unsupported_media_type
 //	*domain.Violation                422 with its code
 //	idempotency key reused           422 idempotency_key_reused
+//	PostgreSQL unreachable           503 unavailable, Retry-After (postgres.Unavailable)
 //	anything else                    500 internal (detail withheld)
 func ProblemFor(err error) Problem {
 	var (
@@ -124,6 +128,9 @@ func ProblemFor(err error) Problem {
 		return p
 	case errors.Is(err, errUnsupportedMediaType):
 		return problem(http.StatusUnsupportedMediaType, "unsupported_media_type", "Unsupported media type", err.Error())
+	case postgres.Unavailable(err):
+		return problem(http.StatusServiceUnavailable, "unavailable", "Service unavailable",
+			"the database cannot be reached right now; retry after "+RetryAfterSeconds+" seconds (with the same Idempotency-Key a command is never applied twice)")
 	}
 	return problem(http.StatusInternalServerError, "internal", "Internal error",
 		"something went wrong on our side; quote the correlation id when reporting it")
@@ -142,6 +149,9 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if p.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="kaiku"`)
+	}
+	if p.Status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", RetryAfterSeconds)
 	}
 	writeProblem(w, p)
 }

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,6 +9,9 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/kaiku/kaiku/adapters/httpapi"
 	"github.com/kaiku/kaiku/adapters/postgres"
@@ -103,5 +107,41 @@ func TestWriteErrorAnswersProblemJSON(t *testing.T) {
 				t.Fatalf("body %s: %v", w.Body, err)
 			}
 		})
+	}
+}
+
+// PostgreSQL out of reach is the service's state, not the request's
+// fault: 503 with Retry-After, never 500.
+func TestUnreachableDatabaseIs503WithRetryAfter(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		err  error
+		want int
+	}{
+		{"a server shutting down", fmt.Errorf("load card: %w", &pgconn.PgError{Code: "57P01"}), 503},
+		{"too many connections", &pgconn.PgError{Code: "53300"}, 503},
+		{"a lost connection", &pgconn.PgError{Code: "08006"}, 503},
+		{"a unique violation is still a failure of ours", &pgconn.PgError{Code: "23505"}, 500},
+	} {
+		if got := httpapi.ProblemFor(tc.err); got.Status != tc.want {
+			t.Errorf("%s: %d %s, want %d", tc.name, got.Status, got.Code, tc.want)
+		}
+	}
+
+	// A real pool whose server does not answer (nothing listens on port 1).
+	pool, err := pgxpool.New(context.Background(), "postgres://postgres@127.0.0.1:1/kaiku?connect_timeout=2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	srv := httpapi.New(httpapi.Config{Keys: postgres.NewAPIKeys(pool), Idempotency: postgres.NewIdempotency(pool),
+		Routes: []httpapi.Route{{Method: http.MethodGet, Pattern: "/v1/thing", Roles: allRoles, Handler: ok}}})
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	ans := send(t, http.MethodGet, ts.URL+"/v1/thing", "kaiku_k1_"+strings.Repeat("ab", 32), "")
+	if ans.status != http.StatusServiceUnavailable || ans.prob.Code != "unavailable" || ans.header.Get("Retry-After") == "" {
+		t.Fatalf("with PostgreSQL unreachable: %d %s (Retry-After %q), want 503 unavailable with Retry-After",
+			ans.status, ans.body, ans.header.Get("Retry-After"))
 	}
 }

@@ -118,7 +118,7 @@ type signAgreementRequest struct {
 	Kind            agreement.Kind `json:"kind" required:"true" doc:"A pilot agreement (for a pilot's duration) or a network agreement." example:"network"`
 	TemplateVersion string         `json:"templateVersion" required:"true" maxLength:"64" doc:"The agreement template's version." example:"2022-1"`
 	ValidFrom       domain.Date    `json:"validFrom" required:"true" doc:"The first day in force." example:"2024-01-01"`
-	ValidUntil      domain.Date    `json:"validUntil" doc:"The last day in force." example:"2025-12-31"`
+	ValidUntil      domain.Date    `json:"validUntil" doc:"The last day in force; left out (null) for a network agreement valid until further notice." example:"2025-12-31"`
 }
 
 func (r signAgreementRequest) command() command.SignAgreement {

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"slices"
 
 	"github.com/kaiku/kaiku/domain"
 	"github.com/kaiku/kaiku/projections/agreements"
@@ -34,7 +35,7 @@ import (
 // pilot-conclusion and /v1/localities/{id}/departure (national), so that
 // every command of the domain has a route.
 func Routes(d Deps) []Route {
-	return append(append(commandRoutes(d), uploadRoute(d)), queryRoutes(d)...)
+	return slices.Concat(commandRoutes(d), []Route{uploadRoute(d)}, queryRoutes(d), deskRoutes(d))
 }
 
 func queryRoutes(d Deps) []Route {
@@ -44,7 +45,7 @@ func queryRoutes(d Deps) []Route {
 	loc := QueryParam{Name: "locality", Description: "Limit to one locality; coordinators, issuers and venues default to (and may only ask for) their own."}
 	return []Route{
 		{Method: http.MethodGet, Pattern: "/v1/statistics", Roles: everyone,
-			Summary:  "Statistics grouped by locality, issuer, venue, month, ageGroup, postalArea or category; small cells suppressed for every role but national.",
+			Summary:  "Statistics grouped by locality, issuer, venue, month, ageGroup, postalArea or category; for every role but national, one ended calendar year with small cells suppressed (package disclosure).",
 			Response: Statistics{}, Handler: d.statistics, Query: []QueryParam{loc,
 				{Name: "from", Format: "date", Description: "First business date (inclusive)."},
 				{Name: "to", Format: "date", Description: "Last business date (inclusive)."},
@@ -52,7 +53,7 @@ func queryRoutes(d Deps) []Route {
 				{Name: "rules", Description: "A guideline version: the figures restated under its rules (built with `kaiku rebuild statistics --rules V`)."},
 				{Name: "asOf", Format: "date-time", Description: "Record time: the figures as the log stood then."}}},
 		{Method: http.MethodGet, Pattern: "/v1/statistics/national/{year}", Roles: everyone,
-			Summary: "The published national annual table.", Response: stats.NationalTable{}, Handler: d.national},
+			Summary: "The published national annual table; for every role but national, of an ended year with small figures hidden.", Response: stats.PublishedTable{}, Handler: d.national},
 		{Method: http.MethodGet, Pattern: "/v1/contacts", Roles: readers,
 			Summary: "Current contact persons of the partners.", Response: []contacts.Contact{}, Handler: d.contactsNow, Query: []QueryParam{loc}},
 		{Method: http.MethodGet, Pattern: "/v1/partners/{id}/contacts/history", Roles: readers,

@@ -23,6 +23,7 @@ import (
 	"github.com/kaiku/kaiku/domain/guideline"
 	"github.com/kaiku/kaiku/projections"
 	"github.com/kaiku/kaiku/projections/agreements"
+	"github.com/kaiku/kaiku/projections/cards"
 	"github.com/kaiku/kaiku/projections/commitments"
 	"github.com/kaiku/kaiku/projections/compliance"
 	"github.com/kaiku/kaiku/projections/contacts"
@@ -55,7 +56,7 @@ func newViews(t testing.TB, pool *pgxpool.Pool, store *postgres.Store) *testView
 	t.Helper()
 	ctx := context.Background()
 	ddl := []string{contacts.DDL("contacts_v1"), commitments.DDL("commitments_v1"), agreements.DDL("agreements_v1"),
-		history.DDL("history_v1"), compliance.DDL("compliance_v1"), network.DDL("network_v1")}
+		history.DDL("history_v1"), compliance.DDL("compliance_v1"), network.DDL("network_v1"), cards.DDL("cards_v1")}
 	for _, s := range ddl {
 		if _, err := pool.Exec(ctx, s); err != nil {
 			t.Fatal(err)
@@ -68,7 +69,7 @@ func newViews(t testing.TB, pool *pgxpool.Pool, store *postgres.Store) *testView
 	}
 	ps := []projections.Projection{stats.New("stats_v1"), stats.New("stats_r2022", stats.WithRules(guideline.National2022().Rules)),
 		contacts.New("contacts_v1"), commitments.New("commitments_v1"), agreements.New("agreements_v1"),
-		history.New("history_v1"), compliance.New("compliance_v1"), network.New("network_v1")}
+		history.New("history_v1"), compliance.New("compliance_v1"), network.New("network_v1"), cards.New("cards_v1")}
 	r, err := projections.NewRunner(projections.Config{DB: pool, Store: store}, ps...)
 	if err != nil {
 		t.Fatal(err)
@@ -156,6 +157,10 @@ func (v *testViews) Network(ctx context.Context) (*network.Queries, error) {
 	return view(v, ctx, network.NewQueries(v.pool, "network_v1"))
 }
 
+func (v *testViews) Cards(ctx context.Context) (*cards.Queries, error) {
+	return view(v, ctx, cards.NewQueries(v.pool, "cards_v1"))
+}
+
 // exchange is one recorded answer, for the OpenAPI conformance check.
 type exchange struct {
 	method, pattern string
@@ -183,6 +188,14 @@ type api struct {
 // checked against the OpenAPI document (see conform).
 func newAPI(t testing.TB) *api {
 	t.Helper()
+	return newAPIAt(t, today)
+}
+
+// newAPIAt is newAPI with the API's clock (and the command handler's)
+// stopped at now.
+func newAPIAt(t testing.TB, now time.Time) *api {
+	t.Helper()
+	today := now
 	pool := pgtest.NewPool(t)
 	store := postgres.NewStore(pool)
 	t.Cleanup(store.Close)

@@ -15,6 +15,7 @@ import (
 	"github.com/kaiku/kaiku/domain"
 	"github.com/kaiku/kaiku/domain/agreement"
 	"github.com/kaiku/kaiku/domain/audit"
+	"github.com/kaiku/kaiku/domain/disclosure"
 	"github.com/kaiku/kaiku/domain/guideline"
 	"github.com/kaiku/kaiku/domain/locality"
 	"github.com/kaiku/kaiku/domain/partner"
@@ -26,7 +27,9 @@ import (
 )
 
 // Statistics is GET /v1/statistics: a breakdown and what it was asked.
-// Suppressed tells that small cells are hidden (every role but national).
+// Suppressed tells that package disclosure's small-cell policy applies
+// (every role but national): one ended calendar year, no asOf or rules,
+// small cells and the cells that would give them away hidden.
 type Statistics struct {
 	Locality   locality.ID `json:"locality,omitempty"`
 	From       domain.Date `json:"from"`
@@ -48,11 +51,15 @@ type HistoryPage struct {
 }
 
 // VerifyReport is GET /v1/audit/verify: what verification covered and
-// the first problem found. OK is false exactly when FirstBad is set.
+// the first problem found. OK is false exactly when FirstBad is set; it
+// speaks only of the chained events: Unchained counts those not chained
+// yet, which were not judged (Complete is false while there are any).
 type VerifyReport struct {
 	OK             bool         `json:"ok"`
+	Complete       bool         `json:"complete"`
 	Events         int64        `json:"events"`
 	Chained        int64        `json:"chained"`
+	Unchained      int64        `json:"unchained"`
 	Sealed         int64        `json:"sealed"`
 	Seals          int64        `json:"seals"`
 	KeyedSeals     int64        `json:"keyedSeals"`
@@ -144,7 +151,7 @@ func (d Deps) readLocality(ctx context.Context, p domain.Principal, asked string
 		return "", &domain.Forbidden{Message: fmt.Sprintf("%s has no locality", p)}
 	}
 	if asked != "" && locality.ID(asked) != own {
-		return "", &domain.Forbidden{Message: fmt.Sprintf("%s may read only locality %s, not %q", p.Role, own, asked)}
+		return "", &domain.Forbidden{Message: fmt.Sprintf("%s may read only locality %s", p.Role, own)}
 	}
 	return own, nil
 }
@@ -240,6 +247,15 @@ func (d Deps) statistics(w http.ResponseWriter, r *http.Request) error {
 	if rules != "" && !asOf.IsZero() {
 		return domain.Invalidf("invalid_combination", "asOf", "rules and asOf cannot be combined: a restated view is built from the whole log")
 	}
+	if disclosure.Applies(p.Role) {
+		if err := disclosure.CheckQuery(disclosure.Query{AsOf: !asOf.IsZero(), Rules: rules != "",
+			WholeNetwork: loc == "", ByLocality: g == stats.ByLocality}); err != nil {
+			return err
+		}
+		if _, err := disclosure.Period(from, to, domain.DateOf(d.today())); err != nil {
+			return err
+		}
+	}
 	var sq *stats.Queries
 	switch {
 	case rules != "":
@@ -262,12 +278,11 @@ func (d Deps) statistics(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	suppress := p.Role != domain.RoleNational
-	rows, err := sq.Breakdown(ctx, stats.Filter{Locality: loc, From: from, To: to, GroupBy: g, Suppress: suppress})
+	rows, suppressed, err := sq.BreakdownFor(ctx, p.Role, stats.Filter{Locality: loc, From: from, To: to, GroupBy: g})
 	if err != nil {
 		return err
 	}
-	out := Statistics{Locality: loc, From: from, To: to, GroupBy: string(g), Rules: rules, Suppressed: suppress, Rows: nonNil(rows)}
+	out := Statistics{Locality: loc, From: from, To: to, GroupBy: string(g), Rules: rules, Suppressed: suppressed, Rows: nonNil(rows)}
 	if !asOf.IsZero() {
 		out.AsOf = asOf.UTC().Format(time.RFC3339Nano)
 	}
@@ -283,15 +298,9 @@ func (d Deps) national(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	t, err := sq.National(r.Context(), year)
+	t, err := sq.NationalFor(r.Context(), principal(r).Role, year, domain.DateOf(d.today()))
 	if err != nil {
 		return err
-	}
-	if t.AdultUsesByCategory == nil {
-		t.AdultUsesByCategory = map[string]int64{}
-	}
-	if t.ChildTicketsByCategory == nil {
-		t.ChildTicketsByCategory = map[string]int64{}
 	}
 	return WriteJSON(w, http.StatusOK, t)
 }
@@ -501,7 +510,8 @@ func (d Deps) verify(w http.ResponseWriter, r *http.Request) error {
 }
 
 func verifyReport(rep audit.Report) VerifyReport {
-	out := VerifyReport{OK: rep.FirstBad == nil, Events: rep.Events, Chained: rep.Chained, Sealed: rep.Sealed, Seals: rep.Seals,
+	out := VerifyReport{OK: rep.FirstBad == nil, Complete: rep.Verdict() == audit.Verified, Events: rep.Events, Chained: rep.Chained,
+		Unchained: rep.Unchained(), Sealed: rep.Sealed, Seals: rep.Seals,
 		KeyedSeals: rep.KeyedSeals, UncheckedSeals: rep.UncheckedSeals,
 		HeadPosition: int64(rep.Head.Position), HeadHash: hex.EncodeToString(rep.Head.Hash)}
 	if s := rep.LastSeal; s != nil {

@@ -144,6 +144,9 @@ func New(cfg Config) *Server {
 		if !rt.Public {
 			mw = append(mw, auth, requireRoles(rt.Roles))
 		}
+		if exportable(rt) {
+			mw = append(mw, Export(rt.Response))
+		}
 		if idem != nil && rt.Method != http.MethodGet {
 			mw = append(mw, idem)
 		}

@@ -2,7 +2,10 @@ package postgres_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -151,7 +154,7 @@ func TestIdempotencyPurgeKeepsRunningClaims(t *testing.T) {
 		t.Fatal(err)
 	}
 	var left []string
-	rows, err := pool.Query(ctx, `SELECT key FROM idempotency_keys`)
+	rows, err := pool.Query(ctx, `SELECT encode(key_hash, 'hex') FROM idempotency_keys`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +165,101 @@ func TestIdempotencyPurgeKeepsRunningClaims(t *testing.T) {
 		}
 		left = append(left, k)
 	}
-	if n != 1 || len(left) != 1 || left[0] != "running" {
+	runningHash := sha256.Sum256([]byte("running"))
+	if n != 1 || len(left) != 1 || left[0] != hex.EncodeToString(runningHash[:]) {
 		t.Fatalf("Purge() removed %d, left %v; want the finished answer gone and the running claim kept", n, left)
+	}
+}
+
+// The table keeps nothing a client typed: the key only as its SHA-256,
+// the path without a query string (a path with one is refused).
+func TestIdempotencyKeepsAHashOfTheKeyAndNoQuery(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := pgtest.NewPool(t)
+	store := postgres.NewIdempotency(pool)
+	const key = "matti-meikalainen-010171-retry"
+	req := postgres.IdempotentRequest{Principal: "issuer@espoo-sos-1#k_1", Key: key, Method: "POST", Path: "/v1/cards", Hash: []byte{1}}
+	claim, _, err := store.Begin(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Complete(ctx, req, claim, postgres.StoredResponse{Status: 201, Body: []byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, got, err := store.Begin(ctx, req); err != nil || got == nil {
+		t.Fatalf("a retry = %v, %v; want the stored answer found by the key's hash", got, err)
+	}
+	withQuery := req
+	withQuery.Key, withQuery.Path = "other", "/v1/cards?holder=matti"
+	if _, _, err := store.Begin(ctx, withQuery); err == nil {
+		t.Fatal("a path with a query string was accepted")
+	}
+	var row string
+	if err := pool.QueryRow(ctx, `SELECT string_agg(t::text, ' ') FROM idempotency_keys t`).Scan(&row); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"matti", "010171", "?"} {
+		if strings.Contains(strings.ToLower(row), bad) {
+			t.Errorf("the idempotency table holds %q: %s", bad, row)
+		}
+	}
+	sum := sha256.Sum256([]byte(key))
+	if !strings.Contains(row, hex.EncodeToString(sum[:])) {
+		t.Errorf("the row %s does not hold the key's SHA-256", row)
+	}
+}
+
+// The service deletes rows older than its retention by itself
+// (RunPurger), and keeps younger ones.
+func TestIdempotencyPurgerDeletesRowsPastRetention(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := pgtest.NewPool(t)
+	store := postgres.NewIdempotency(pool, postgres.WithRetention(30*time.Hour))
+	if store.Retention() != 30*time.Hour {
+		t.Fatalf("retention %v, want 30h", store.Retention())
+	}
+	if postgres.NewIdempotency(pool, postgres.WithRetention(time.Minute)).Retention() != postgres.MinIdempotencyRetention {
+		t.Fatal("a retention below the promised 24 hours was taken")
+	}
+	for _, k := range []string{"old", "young"} {
+		req := postgres.IdempotentRequest{Principal: "national", Key: k, Method: "POST", Path: "/p", Hash: []byte{1}}
+		claim, _, err := store.Begin(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := store.Complete(ctx, req, claim, postgres.StoredResponse{Status: 201}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := sha256.Sum256([]byte("old"))
+	if _, err := pool.Exec(ctx, `UPDATE idempotency_keys SET created_at = now() - interval '31 hours' WHERE key_hash = $1`, old[:]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `UPDATE idempotency_keys SET created_at = now() - interval '29 hours' WHERE key_hash <> $1`, old[:]); err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- store.RunPurger(runCtx, time.Hour, nil) }()
+	deadline := time.Now().Add(10 * time.Second)
+	var n int
+	for {
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM idempotency_keys`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 1 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	var left []byte
+	if err := pool.QueryRow(ctx, `SELECT key_hash FROM idempotency_keys`).Scan(&left); err != nil || n != 1 || string(left) == string(old[:]) {
+		t.Fatalf("%d rows left (%v): want only the row younger than the retention", n, err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -117,6 +118,26 @@ func (s *Sessions) Purge(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("purge sessions: %w", err)
 	}
 	return tag.RowsAffected(), nil
+}
+
+// RunPurger purges ended sessions every interval (0 means an hour) until
+// ctx ends, logging failures and retrying at the next tick.
+func (s *Sessions) RunPurger(ctx context.Context, interval time.Duration, log *slog.Logger) error {
+	if interval <= 0 {
+		interval = time.Hour
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if _, err := s.Purge(ctx); err != nil && ctx.Err() == nil && log != nil {
+			log.Warn("purging ended web sessions failed; will retry", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
 }
 
 // tokenLen is the length of a token: 32 bytes in unpadded base64url.

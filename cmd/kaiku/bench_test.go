@@ -34,7 +34,8 @@ func TestBenchQuickRunsEveryPhase(t *testing.T) {
 		"HTTP record-use p99 latency",
 		"rebuild agreements", "rebuild commitments", "rebuild compliance", "rebuild contacts",
 		"rebuild history", "rebuild network", "rebuild stats",
-		"query national annual table", "query breakdown by month", "query history page", "query network of",
+		"rebuild cards",
+		"query national annual table", "query breakdown by month", "query history page", "query network of", "query card check at a venue",
 		"end-to-end lag p50", "end-to-end lag p99",
 		"server peak RSS",
 	}

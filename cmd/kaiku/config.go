@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -19,6 +20,18 @@ type config struct {
 	Store       string // KAIKU_STORE: "postgres" or a kurrentdb:// / esdb:// URL
 	Bus         string // KAIKU_BUS: "" (in process) or a nats:// URL
 	SealKey     string // KAIKU_SEAL_KEY: optional HMAC key for audit seals
+	// KAIKU_IDEMPOTENCY_RETENTION: how long idempotency rows are kept
+	IdempotencyRetention string
+}
+
+// idempotencyRetention parses IdempotencyRetention, with an error that
+// says what to write.
+func (c *config) idempotencyRetention() (time.Duration, error) {
+	d, err := time.ParseDuration(c.IdempotencyRetention)
+	if err != nil || d < postgres.MinIdempotencyRetention {
+		return 0, fmt.Errorf("KAIKU_IDEMPOTENCY_RETENTION / --idempotency-retention %q: write a duration of at least 24h, e.g. 48h", c.IdempotencyRetention)
+	}
+	return d, nil
 }
 
 const defaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
@@ -40,6 +53,9 @@ func (c *config) bind(fs *flag.FlagSet, e *env, fields ...string) {
 			fs.StringVar(&c.Addr, "addr", def("KAIKU_ADDR", "127.0.0.1:8080"), "HTTP listen address (env KAIKU_ADDR)")
 		case "store":
 			fs.StringVar(&c.Store, "store", def("KAIKU_STORE", "postgres"), "event store: postgres, or a kurrentdb:// or esdb:// URL (env KAIKU_STORE)")
+		case "idempotency":
+			fs.StringVar(&c.IdempotencyRetention, "idempotency-retention", def("KAIKU_IDEMPOTENCY_RETENTION", "48h"),
+				"how long answers to requests with an Idempotency-Key are kept, at least 24h (env KAIKU_IDEMPOTENCY_RETENTION)")
 		case "bus":
 			fs.StringVar(&c.Bus, "bus", def("KAIKU_BUS", ""), "event bus for projectors: empty = in process, or a nats:// URL (env KAIKU_BUS)")
 		default:

@@ -33,6 +33,12 @@ type env struct {
 	getenv         func(string) string
 }
 
+// exitStatus ends a command with its own exit status; what it had to say
+// was printed already.
+type exitStatus struct{ code int }
+
+func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
 // errUsage means the command line was wrong; the usage was printed already.
 var errUsage = errors.New("usage")
 
@@ -46,6 +52,7 @@ func commands() []subcommand {
 		{"tokens", "manage API keys: 'tokens create', 'tokens revoke', 'tokens list'", "create|revoke|list [flags]", runTokens},
 		{"bench", "measure every path against its raw PostgreSQL baseline", "[flags]", runBench},
 		{"project", "run projectors only, consuming the log from a bus (scale-out)", "[flags]", runProject},
+		{"export", "write a table as CSV or XLSX to standard output", "<table> [--format csv|xlsx] [--year Y] [--locality L]", runExport},
 	}
 }
 
@@ -70,6 +77,7 @@ func run(ctx context.Context, e *env, args []string) int {
 			continue
 		}
 		err := c.run(ctx, e, args[1:])
+		var st exitStatus
 		switch {
 		case err == nil:
 			return 0
@@ -77,6 +85,8 @@ func run(ctx context.Context, e *env, args []string) int {
 			return 0
 		case errors.Is(err, errUsage):
 			return 2
+		case errors.As(err, &st):
+			return st.code
 		default:
 			fmt.Fprintf(e.stderr, "kaiku %s: %v\n", c.name, err)
 			return 1

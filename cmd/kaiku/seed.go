@@ -64,20 +64,30 @@ and their uses from 2015 to today. Scale 1 is Finland after ten years
 		return err
 	}
 	h := command.New(store, command.WithCache(time.Second))
+	var last domain.Position // the last position seeded
 	p := newProgress(e.stderr, "seed", int64(tot.Commands))
 	if _, err := dataset.Generate(dc, func(c dataset.Command) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if _, err := dataset.Apply(ctx, h, c); err != nil {
+		res, err := dataset.Apply(ctx, h, c)
+		if err != nil {
 			return fmt.Errorf("%T on %s: %w (the events before it are kept; run seed again on an empty database)", c.Cmd, c.On, err)
 		}
+		last = max(last, res.Position())
 		p.Add(1)
 		return nil
 	}); err != nil {
 		return err
 	}
 	p.Done()
+	seal, err := cfg.sealThrough(ctx, pool, store, last)
+	if err != nil {
+		return fmt.Errorf("chain and seal what was seeded: %w", err)
+	}
+	if seal != nil {
+		fmt.Fprintf(e.stderr, "seal #%d covers the seeded log up to position %d\n", seal.Seq, seal.To)
+	}
 	fmt.Fprintf(e.stdout, "seeded %d localities (%d municipalities), %d issuers, %d venues, %d cards, %d uses\n",
 		tot.Localities, tot.Municipalities, tot.Issuers, tot.Venues, tot.Cards, tot.Uses)
 	return nil

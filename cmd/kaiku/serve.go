@@ -30,7 +30,7 @@ Serves the HTTP API, runs the projectors that keep the read models up to
 date, and extends and seals the audit hash chain. Applies migrations at
 start. On SIGTERM or Ctrl-C it stops accepting, finishes the requests in
 flight, then stops the projectors at a checkpoint.`)
-	cfg.bind(fs, e, "db", "addr", "store", "bus")
+	cfg.bind(fs, e, "db", "addr", "store", "bus", "idempotency")
 	debug := fs.Bool("debug", false, "log every request")
 	alert := time.Minute
 	if v := e.getenv("KAIKU_FENCE_ALERT"); v != "" {
@@ -44,6 +44,10 @@ flight, then stops the projectors at a checkpoint.`)
 		"fail /readyz, naming the session, once a transaction left open on the PostgreSQL server has held the log's readers back this long (env KAIKU_FENCE_ALERT)")
 	ownProjectors := fs.Bool("projectors", true, "run the projectors in this process; with --bus, set false when `kaiku project` processes build the read models")
 	if err := parse(e, fs, args); err != nil {
+		return err
+	}
+	retention, err := cfg.idempotencyRetention()
+	if err != nil {
 		return err
 	}
 	level := slog.LevelInfo
@@ -129,27 +133,12 @@ flight, then stops the projectors at a checkpoint.`)
 			return postgres.VerifyPort(ctx, pool, store, []byte(cfg.SealKey))
 		}
 	}
-	idem := postgres.NewIdempotency(pool)
+	idem := postgres.NewIdempotency(pool, postgres.WithRetention(retention))
+	wg.Add(1)
+	go func() { defer wg.Done(); _ = idem.RunPurger(bg, time.Hour, log) }()
 	sessions := postgres.NewSessions(pool, 0, 0)
 	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(time.Hour)
-		defer t.Stop()
-		for {
-			if _, err := idem.Purge(bg, time.Now().Add(-postgres.IdempotencyRetention)); err != nil && bg.Err() == nil {
-				log.Warn("purging old idempotency keys failed; will retry", "err", err)
-			}
-			if _, err := sessions.Purge(bg); err != nil && bg.Err() == nil {
-				log.Warn("purging ended web sessions failed; will retry", "err", err)
-			}
-			select {
-			case <-bg.Done():
-				return
-			case <-t.C:
-			}
-		}
-	}()
+	go func() { defer wg.Done(); _ = sessions.RunPurger(bg, time.Hour, log) }()
 
 	deps := httpapi.Deps{Commands: commands, Views: views{pool: pool, store: store}, Projections: sup, Verify: verify, Fence: fence, Now: time.Now}
 	app := webapp.New(webapp.Config{Deps: deps, Keys: postgres.NewAPIKeys(pool), Sessions: sessions,

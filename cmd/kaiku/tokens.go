@@ -7,6 +7,7 @@ import (
 
 	"github.com/kaiku/kaiku/adapters/postgres"
 	"github.com/kaiku/kaiku/domain"
+	"github.com/kaiku/kaiku/domain/command"
 )
 
 const tokensUsage = `Usage: kaiku tokens create|revoke|list [flags]
@@ -42,8 +43,10 @@ func runTokensCreate(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "tokens create", "--role R [--locality L] [--partner P] [--label TEXT]", `
 Creates an API key for a principal and prints it alone on the last line.
 Roles: national, auditor (no scope); coordinator (--locality); issuer and
-venue (--partner). Only the key's hash is stored: keep the key safe.`)
-	cfg.bind(fs, e, "db")
+venue (--partner), which must be in the log: a registered locality, a
+partner that joined as an issuer office or a venue. Only the key's hash is
+stored: keep the key safe.`)
+	cfg.bind(fs, e, "db", "store")
 	role := fs.String("role", "", "national, coordinator, issuer, venue or auditor")
 	loc := fs.String("locality", "", "the coordinator's locality id")
 	part := fs.String("partner", "", "the issuer office's or venue's partner id")
@@ -65,6 +68,14 @@ venue (--partner). Only the key's hash is stored: keep the key safe.`)
 	}
 	defer pool.Close()
 	if _, err := postgres.Migrate(ctx, pool, nil); err != nil {
+		return err
+	}
+	store, closeStore, err := cfg.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	if err := command.New(store).CheckPrincipal(ctx, p); err != nil {
 		return err
 	}
 	key, id, err := postgres.NewAPIKeys(pool).Create(ctx, p, *label)

@@ -10,6 +10,7 @@ import (
 	"github.com/kaiku/kaiku/domain"
 	"github.com/kaiku/kaiku/domain/guideline"
 	"github.com/kaiku/kaiku/projections/agreements"
+	"github.com/kaiku/kaiku/projections/cards"
 	"github.com/kaiku/kaiku/projections/catalog"
 	"github.com/kaiku/kaiku/projections/commitments"
 	"github.com/kaiku/kaiku/projections/compliance"
@@ -77,4 +78,8 @@ func (v views) Compliance(ctx context.Context) (*compliance.Queries, error) {
 
 func (v views) Network(ctx context.Context) (*network.Queries, error) {
 	return live(ctx, v, catalog.Network, func(p *pgxpool.Pool, s string) *network.Queries { return network.NewQueries(p, s) })
+}
+
+func (v views) Cards(ctx context.Context) (*cards.Queries, error) {
+	return live(ctx, v, catalog.Cards, func(p *pgxpool.Pool, s string) *cards.Queries { return cards.NewQueries(p, s) })
 }

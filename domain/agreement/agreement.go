@@ -81,8 +81,19 @@ func (a *Agreement) Exists() bool { return a.signed.ID != "" }
 // Signed returns the agreement as signed.
 func (a *Agreement) Signed() Signed { return a.signed }
 
-// ValidUntil returns the agreement's last valid day after amendments.
+// ValidUntil returns the agreement's last valid day after amendments, or
+// the zero date for a network agreement valid until further notice.
 func (a *Agreement) ValidUntil() domain.Date { return a.validUntil }
+
+// OpenEnded reports whether the agreement runs until further notice (a
+// network agreement signed or amended without a last valid day).
+func (a *Agreement) OpenEnded() bool { return a.Exists() && a.validUntil.IsZero() }
+
+// endsBefore reports whether the (amended) validity ended before d; an
+// open-ended agreement never does.
+func (a *Agreement) endsBefore(d domain.Date) bool {
+	return !a.validUntil.IsZero() && d.After(a.validUntil)
+}
 
 // TerminatedOn returns the termination date, or the zero date.
 func (a *Agreement) TerminatedOn() domain.Date {
@@ -95,7 +106,7 @@ func (a *Agreement) TerminatedOn() domain.Date {
 // InForceOn reports whether the agreement is in force on d: within its
 // (amended) validity and before any termination date.
 func (a *Agreement) InForceOn(d domain.Date) bool {
-	if !a.Exists() || d.Before(a.signed.ValidFrom) || d.After(a.validUntil) {
+	if !a.Exists() || d.Before(a.signed.ValidFrom) || a.endsBefore(d) {
 		return false
 	}
 	return a.terminated == nil || d.Before(a.terminated.On)
@@ -104,10 +115,10 @@ func (a *Agreement) InForceOn(d domain.Date) bool {
 // Timeline returns every signing, amendment and termination in the order
 // they were recorded, followed by an "expired" entry (on the day after the
 // last valid day) when asOf is past the validity and the agreement was not
-// terminated.
+// terminated. An open-ended agreement never expires.
 func (a *Agreement) Timeline(asOf domain.Date) []Entry {
 	out := append([]Entry(nil), a.timeline...)
-	if a.Exists() && a.terminated == nil && asOf.After(a.validUntil) {
+	if a.Exists() && a.terminated == nil && a.endsBefore(asOf) {
 		out = append(out, Entry{On: a.validUntil.AddDays(1), What: "expired", ValidUntil: a.validUntil})
 	}
 	return out
@@ -134,9 +145,9 @@ func (a *Agreement) Sign(s Signed, loc locality.Facts, p partner.Facts) error {
 		return domain.Invalidf("missing_field", "templateVersion", "is required")
 	case s.ValidFrom.IsZero():
 		return domain.Invalidf("missing_date", "validFrom", "is required")
-	case s.ValidUntil.IsZero():
-		return domain.Invalidf("missing_date", "validUntil", "is required")
-	case s.ValidUntil.Before(s.ValidFrom):
+	case s.ValidUntil.IsZero() && s.Kind != KindNetwork:
+		return domain.Invalidf("missing_date", "validUntil", "is required for a pilot agreement; only a network agreement may run until further notice")
+	case !s.ValidUntil.IsZero() && s.ValidUntil.Before(s.ValidFrom):
 		return domain.Invalidf("invalid_period", "validUntil", "%s is before validFrom %s", s.ValidUntil, s.ValidFrom)
 	}
 	switch {
@@ -167,15 +178,21 @@ func (a *Agreement) Sign(s Signed, loc locality.Facts, p partner.Facts) error {
 	return nil
 }
 
-// Amend sets a new last valid day, on on. It returns ErrNotSigned,
+// Amend sets a new last valid day, on on; a zero validUntil makes a
+// network agreement run until further notice. It returns ErrNotSigned,
 // ErrTerminated, ErrAmendmentBeforeSigned when validUntil is before the
-// agreement's start, or a *domain.Invalid for a missing date.
+// agreement's start, or a *domain.Invalid for a missing date of a pilot
+// agreement.
 func (a *Agreement) Amend(on, validUntil domain.Date, reason string, note domain.Person) error {
 	if err := a.open(); err != nil {
 		return err
 	}
 	if validUntil.IsZero() {
-		return domain.Invalidf("missing_date", "validUntil", "is required")
+		if a.signed.Kind != KindNetwork {
+			return domain.Invalidf("missing_date", "validUntil", "is required for a pilot agreement")
+		}
+		a.raise(Amended{On: on, Reason: reason, Note: note})
+		return nil
 	}
 	if validUntil.Before(a.signed.ValidFrom) {
 		return domain.Violationf(ErrAmendmentBeforeSigned.Code, "validUntil %s is before the agreement starts on %s", validUntil, a.signed.ValidFrom)
@@ -191,8 +208,8 @@ func (a *Agreement) Terminate(on domain.Date, reason string, note domain.Person)
 	if err := a.open(); err != nil {
 		return err
 	}
-	if on.Before(a.signed.ValidFrom) || on.After(a.validUntil) {
-		return domain.Violationf(ErrTerminationOutside.Code, "%s is outside the validity %s – %s", on, a.signed.ValidFrom, a.validUntil)
+	if on.Before(a.signed.ValidFrom) || a.endsBefore(on) {
+		return domain.Violationf(ErrTerminationOutside.Code, "%s is outside the validity %s – %s", on, a.signed.ValidFrom, untilText(a.validUntil))
 	}
 	a.raise(Terminated{On: on, Reason: reason, Note: note})
 	return nil
@@ -233,4 +250,12 @@ func pilotText(loc locality.Facts) string {
 		return "the locality has no pilot"
 	}
 	return loc.Pilot.From.String() + " – " + loc.PilotEnd().String()
+}
+
+// untilText is a last valid day for messages; zero is "until further notice".
+func untilText(d domain.Date) string {
+	if d.IsZero() {
+		return "until further notice"
+	}
+	return d.String()
 }

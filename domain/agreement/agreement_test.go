@@ -85,6 +85,26 @@ func TestCommands(t *testing.T) {
 			want: []domain.Event{agreement.Terminated{On: d("2024-06-30"), Reason: "mutual_agreement"}}},
 		{name: "an agreement cannot be terminated after its validity", given: signed,
 			when: func(a *agreement.Agreement) error { return a.Terminate(d("2025-01-01"), "", domain.Person{}) }, wantCode: "termination_outside_validity"},
+		{name: "a network agreement may run until further notice",
+			when: sign(with(networkAgreement(), func(s *agreement.Signed) { s.ValidUntil = domain.Date{} }), espoo, newPartner),
+			want: []domain.Event{with(networkAgreement(), func(s *agreement.Signed) { s.ValidUntil = domain.Date{} })}},
+		{name: "a pilot agreement needs a last valid day",
+			when: sign(with(pilotAgreement(), func(s *agreement.Signed) { s.ValidUntil = domain.Date{} }), espoo, pilotPartner), wantCode: "missing_date"},
+		{name: "an open-ended agreement is terminated years later",
+			given: []domain.Event{with(networkAgreement(), func(s *agreement.Signed) { s.ValidUntil = domain.Date{} })},
+			when: func(a *agreement.Agreement) error {
+				return a.Terminate(d("2031-06-30"), "mutual_agreement", domain.Person{})
+			},
+			want: []domain.Event{agreement.Terminated{On: d("2031-06-30"), Reason: "mutual_agreement"}}},
+		{name: "a dated network agreement is amended to run until further notice", given: []domain.Event{networkAgreement()},
+			when: func(a *agreement.Agreement) error {
+				return a.Amend(d("2025-06-01"), domain.Date{}, "", domain.Person{})
+			},
+			want: []domain.Event{agreement.Amended{On: d("2025-06-01")}}},
+		{name: "a pilot agreement cannot be amended to run until further notice", given: signed,
+			when: func(a *agreement.Agreement) error {
+				return a.Amend(d("2024-06-01"), domain.Date{}, "", domain.Person{})
+			}, wantCode: "missing_date"},
 		{name: "an agreement cannot be terminated twice", given: terminated,
 			when: func(a *agreement.Agreement) error { return a.Terminate(d("2024-07-01"), "", domain.Person{}) }, wantCode: "agreement_terminated"},
 	}
@@ -116,6 +136,9 @@ func TestTimelineAndInForce(t *testing.T) {
 	t.Parallel()
 	amended := agreement.Load([]domain.Event{pilotAgreement(), agreement.Amended{On: d("2024-05-01"), ValidUntil: d("2024-10-31"), Reason: "shortening", Note: domain.Person{Note: "n"}}})
 	terminated := agreement.Load([]domain.Event{pilotAgreement(), agreement.Terminated{On: d("2024-06-30"), Reason: "r"}})
+	openSigned := networkAgreement()
+	openSigned.ValidUntil = domain.Date{}
+	open := agreement.Load([]domain.Event{openSigned})
 	tests := []struct {
 		name string
 		got  any
@@ -135,6 +158,9 @@ func TestTimelineAndInForce(t *testing.T) {
 			want: []agreement.Entry{{On: d("2024-01-15"), What: "signed", ValidUntil: d("2024-12-31")},
 				{On: d("2024-05-01"), What: "amended", ValidUntil: d("2024-10-31"), Note: "shortening"},
 				{On: d("2024-11-01"), What: "expired", ValidUntil: d("2024-10-31")}}},
+		{name: "an open-ended agreement is in force decades later and never expires",
+			got:  []any{open.InForceOn(d("2060-01-01")), open.Timeline(d("2060-01-01")), open.OpenEnded()},
+			want: []any{true, []agreement.Entry{{On: d("2025-02-01"), What: "signed"}}, true}},
 		{name: "a terminated agreement's timeline ends with its termination, not an expiry",
 			got: terminated.Timeline(d("2026-01-01")),
 			want: []agreement.Entry{{On: d("2024-01-15"), What: "signed", ValidUntil: d("2024-12-31")},

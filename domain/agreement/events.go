@@ -24,13 +24,15 @@ type Signed struct {
 	Kind            Kind        `json:"kind"`
 	TemplateVersion string      `json:"templateVersion"`
 	ValidFrom       domain.Date `json:"validFrom"`
-	ValidUntil      domain.Date `json:"validUntil"`
+	// ValidUntil is the last valid day; zero (null) for a network
+	// agreement valid until further notice.
+	ValidUntil domain.Date `json:"validUntil"`
 }
 
 func (Signed) EventName() string { return "agreement.signed.v1" }
 
 // Amended records an amendment made on On that sets the agreement's last
-// valid day to ValidUntil.
+// valid day to ValidUntil (zero: a network agreement until further notice).
 type Amended struct {
 	On         domain.Date `json:"on"`
 	ValidUntil domain.Date `json:"validUntil"`

@@ -62,6 +62,7 @@ var (
 	ErrAlreadyCancelled    = &domain.Violation{Code: "card_already_cancelled", Message: "the card was already cancelled"}
 	ErrReplaced            = &domain.Violation{Code: "card_replaced", Message: "the card was replaced by a new card"}
 	ErrExpired             = &domain.Violation{Code: "card_expired", Message: "the card has expired"}
+	ErrActiveAfter         = &domain.Violation{Code: "card_active_after", Message: "the card was used or renewed after that date"}
 	ErrRenewalByOther      = &domain.Violation{Code: "renewal_by_other_issuer", Message: "a card is renewed only at the issuing unit"}
 	ErrUsedBeforeIssue     = &domain.Violation{Code: "used_before_issue", Message: "the use is dated before the card was issued"}
 	ErrTooManyChildTickets = &domain.Violation{Code: "too_many_child_tickets", Message: "more children's tickets than the card's registered minor children"}
@@ -86,8 +87,6 @@ type Issuance struct {
 	Holder   Holder
 }
 
-type period struct{ from, until domain.Date }
-
 // Card is the card aggregate.
 type Card struct {
 	id          ID
@@ -97,10 +96,11 @@ type Card struct {
 	holder      Holder
 	issuedOn    domain.Date
 	replaces    ID
-	periods     []period // validity periods: issue and each renewal
+	periods     []Period // validity periods: issue and each renewal
 	replacedBy  ID
 	replacedOn  domain.Date
 	cancelledOn domain.Date
+	renewedOn   domain.Date // the latest renewal
 	uses        map[UseID]*UseState
 	useOrder    []UseID
 	changes     []domain.Event
@@ -151,17 +151,21 @@ func (c *Card) CancelledOn() domain.Date { return c.cancelledOn }
 
 // ValidUntil returns the last valid day of the latest issue or renewal.
 func (c *Card) ValidUntil() domain.Date {
-	if len(c.periods) == 0 {
-		return domain.Date{}
-	}
-	return c.periods[len(c.periods)-1].until
+	return c.Standing().ValidUntil()
+}
+
+// Standing returns what decides whether the card can be used on a date
+// (see Standing); RecordUse applies the same rule.
+func (c *Card) Standing() Standing {
+	return Standing{Card: c.id, Locality: c.locality, IssuedOn: c.issuedOn, Periods: slices.Clone(c.periods),
+		CancelledOn: c.cancelledOn, ReplacedOn: c.replacedOn, ReplacedBy: c.replacedBy, MinorChildren: c.holder.MinorChildren}
 }
 
 // ValidOn reports whether the card can be used on d: d falls in a
 // validity period (the issue's or a renewal's) and the card had been
 // neither cancelled nor replaced by d.
 func (c *Card) ValidOn(d domain.Date) bool {
-	return c.Exists() && !c.endedBy(d) && c.inValidity(d)
+	return c.Standing().validOn(d) == nil
 }
 
 // Uses returns every use recorded on the card in recording order, each
@@ -244,8 +248,10 @@ func (c *Card) Renew(on domain.Date, by partner.ID, rules guideline.Rules) error
 // newID's stream, which must be empty) on on. The new card carries the old
 // one's registration and validity over. It returns a *domain.Invalid for a
 // malformed or identical card number, ErrExists when newID is taken, and
-// ErrNotRegistered, ErrBeforeIssue, ErrCancelled, ErrReplaced or
-// ErrExpired for the old card on on.
+// ErrNotRegistered, ErrBeforeIssue, ErrCancelled, ErrReplaced,
+// ErrActiveAfter or ErrExpired for the old card on on. Like Cancel, it
+// judges on against the card's whole history (see endable): a card
+// cancelled or replaced on any date is never replaced.
 func Replace(old, newCard *Card, newID ID, on domain.Date) error {
 	if _, err := ParseID(string(newID)); err != nil {
 		return err
@@ -253,12 +259,15 @@ func Replace(old, newCard *Card, newID ID, on domain.Date) error {
 	if err := old.alive(on); err != nil {
 		return err
 	}
+	if err := old.endable(on); err != nil {
+		return err
+	}
 	switch {
 	case newID == old.id:
 		return domain.Invalidf("same_card", "newCardId", "a card cannot replace itself")
 	case newCard.Exists():
 		return domain.Violationf(ErrExists.Code, "card %s is already registered", newID)
-	case !old.inValidity(on):
+	case !old.Standing().inValidity(on):
 		return domain.Violationf(ErrExpired.Code, "card %s expired on %s; renew it instead", old.id, old.ValidUntil())
 	}
 	old.raise(Replaced{NewCard: newID, On: on})
@@ -302,12 +311,16 @@ func (c *Card) Correct(fix DetailsCorrected) error {
 }
 
 // Cancel cancels the card from on. It returns ErrNotRegistered,
-// ErrBeforeIssue, ErrAlreadyCancelled or ErrReplaced.
+// ErrBeforeIssue, ErrAlreadyCancelled, ErrReplaced (a replaced card is
+// cancelled through its replacement) or ErrActiveAfter (see endable).
 func (c *Card) Cancel(on domain.Date, reason string, note domain.Person) error {
 	if !c.cancelledOn.IsZero() && c.Exists() {
 		return domain.Violationf(ErrAlreadyCancelled.Code, "card %s was cancelled on %s", c.id, c.cancelledOn)
 	}
 	if err := c.alive(on); err != nil {
+		return err
+	}
+	if err := c.endable(on); err != nil {
 		return err
 	}
 	c.raise(Cancelled{On: on, Reason: reason, Note: note})
@@ -332,12 +345,42 @@ func (c *Card) alive(on domain.Date) error {
 	return nil
 }
 
-func (c *Card) endedBy(d domain.Date) bool {
-	return (!c.cancelledOn.IsZero() && c.cancelledOn.OnOrBefore(d)) || (!c.replacedOn.IsZero() && c.replacedOn.OnOrBefore(d))
-}
-
-func (c *Card) inValidity(d domain.Date) bool {
-	return slices.ContainsFunc(c.periods, func(p period) bool { return d.OnOrAfter(p.from) && d.OnOrBefore(p.until) })
+// endable checks that the card's life may end on on (a cancellation or a
+// replacement), judged against its whole recorded history rather than its
+// state on on. The rule: a command is accepted only if, placed at its
+// business date among the facts already recorded, every one of them would
+// still have been accepted. Hence an end is refused
+//
+//   - when the card has already ended on any date, earlier or later: a
+//     replacement dated before a cancellation would otherwise issue a live
+//     successor to a cancelled card (the card "comes back"), and a second
+//     replacement two successors;
+//   - when on is before the latest use that still counts, renewal or
+//     correction: those would have been refused on a card that had ended.
+//     A use wrongly recorded after the card was lost is cancelled first
+//     (a use cancellation), then the card is cancelled from the earlier
+//     date.
+//
+// Facts that fit before an end (a late-entered use or renewal dated
+// before the cancellation) stay accepted; RecordUse and alive judge them.
+func (c *Card) endable(on domain.Date) error {
+	switch {
+	case !c.cancelledOn.IsZero():
+		return domain.Violationf(ErrCancelled.Code, "card %s was cancelled on %s; a cancelled card is not replaced or cancelled on any date", c.id, c.cancelledOn)
+	case !c.replacedOn.IsZero():
+		return domain.Violationf(ErrReplaced.Code, "card %s was replaced by %s on %s; act on the new card", c.id, c.replacedBy, c.replacedOn)
+	}
+	last, what := c.renewedOn, "renewed"
+	for _, u := range c.uses {
+		if !u.Cancelled && u.UsedOn.After(last) {
+			last, what = u.UsedOn, "used"
+		}
+	}
+	if on.Before(last) {
+		return domain.Violationf(ErrActiveAfter.Code, "card %s was %s on %s, after %s; cancel such uses first or date the change on or after %s",
+			c.id, what, last, on, last)
+	}
+	return nil
 }
 
 func (c *Card) raise(e domain.Event) {
@@ -349,13 +392,14 @@ func (c *Card) apply(e domain.Event) {
 	switch e := e.(type) {
 	case Issued:
 		c.id, c.issuer, c.locality, c.kind, c.holder, c.issuedOn = e.Card, e.Issuer, e.Locality, e.Kind, e.Holder, e.IssuedOn
-		c.periods = append(c.periods, period{e.IssuedOn, e.ValidUntil})
+		c.periods = append(c.periods, Period{e.IssuedOn, e.ValidUntil})
 	case ReplacementIssued:
 		c.id, c.issuer, c.locality, c.kind, c.holder, c.issuedOn = e.Card, e.Issuer, e.Locality, e.Kind, e.Holder, e.IssuedOn
 		c.replaces = e.ReplacesCard
-		c.periods = append(c.periods, period{e.IssuedOn, e.ValidUntil})
+		c.periods = append(c.periods, Period{e.IssuedOn, e.ValidUntil})
 	case Renewed:
-		c.periods = append(c.periods, period{e.On, e.ValidUntil})
+		c.periods = append(c.periods, Period{e.On, e.ValidUntil})
+		c.renewedOn = domain.MaxDate(c.renewedOn, e.On)
 	case Replaced:
 		c.replacedBy, c.replacedOn = e.NewCard, e.On
 	case DetailsCorrected:

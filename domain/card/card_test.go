@@ -1,6 +1,7 @@
 package card_test
 
 import (
+	"errors"
 	"reflect"
 	"testing"
 
@@ -168,6 +169,51 @@ func TestLifecycle(t *testing.T) {
 	})
 }
 
+// TestEndsJudgeTheWholeHistory: a cancellation or replacement is judged
+// against every fact recorded on the card, not only its state on the
+// command's date, so that a cancelled card never comes back and no
+// recorded use becomes a use on an ended card.
+func TestEndsJudgeTheWholeHistory(t *testing.T) {
+	t.Parallel()
+	use := func(id card.UseID, on string) card.UseRecorded {
+		return card.UseRecorded{Use: id, Venue: "espoo-museum", VenueLocality: "espoo", UsedOn: d(on), Category: "culture", Kind: card.UseEvent}
+	}
+	usedInJuly := []domain.Event{issued(), use("u1", "2024-04-02"), use("u2", "2024-07-01")}
+	cancel := func(on string) func(*card.Card) error {
+		return func(c *card.Card) error { return c.Cancel(d(on), "moved_away", domain.Person{}) }
+	}
+	run(t, []testCase{
+		{name: "a cancellation dated before the card's last use is refused", given: usedInJuly,
+			when: cancel("2024-06-01"), wantCode: "card_active_after"},
+		{name: "a cancellation dated on the day of the last use is accepted", given: usedInJuly,
+			when: cancel("2024-07-01"), want: []domain.Event{card.Cancelled{On: d("2024-07-01"), Reason: "moved_away"}}},
+		{name: "a cancellation dated before a use that was itself cancelled is accepted",
+			given: append(usedInJuly[:3:3], card.UseCancelled{Use: "u2", On: d("2024-07-02")}),
+			when:  cancel("2024-06-01"), want: []domain.Event{card.Cancelled{On: d("2024-06-01"), Reason: "moved_away"}}},
+		{name: "a cancellation dated before a renewal is refused",
+			given: []domain.Event{issued(), card.Renewed{On: d("2025-02-20"), ValidUntil: d("2026-02-19")}},
+			when:  cancel("2025-01-01"), wantCode: "card_active_after"},
+		{name: "a cancellation dated before a correction of the register is accepted: a correction is not a use of the card",
+			given: []domain.Event{issued(), card.DetailsCorrected{On: d("2024-08-01"), MinorChildren: ptr(3)}},
+			when:  cancel("2024-07-01"), want: []domain.Event{card.Cancelled{On: d("2024-07-01"), Reason: "moved_away"}}},
+		{name: "a replaced card is not cancelled from a date before its replacement",
+			given: []domain.Event{issued(), card.Replaced{NewCard: "K-0009999", On: d("2024-06-01")}},
+			when:  cancel("2024-05-01"), wantCode: "card_replaced"},
+		{name: "a renewal entered late, dated before the cancellation, is accepted and the card stays cancelled",
+			given: []domain.Event{issued(), card.Cancelled{On: d("2025-06-01")}},
+			when: func(c *card.Card) error {
+				if err := c.Renew(d("2025-02-20"), "", rules); err != nil {
+					return err
+				}
+				if c.ValidOn(d("2025-06-01")) {
+					return errors.New("a renewal dated before the cancellation brought the card back")
+				}
+				return nil
+			},
+			want: []domain.Event{card.Renewed{On: d("2025-02-20"), ValidUntil: d("2026-02-19")}}},
+	})
+}
+
 func TestReplace(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -190,6 +236,13 @@ func TestReplace(t *testing.T) {
 			newID: "K-0009999", on: "2024-06-01", wantCode: "card_exists"},
 		{name: "a cancelled card is not replaced",
 			old: []domain.Event{issued(), card.Cancelled{On: d("2024-05-01")}}, newID: "K-0009999", on: "2024-06-01", wantCode: "card_cancelled"},
+		{name: "a cancelled card is not replaced by a replacement dated before the cancellation",
+			old: []domain.Event{issued(), card.Cancelled{On: d("2024-06-01")}}, newID: "K-0009999", on: "2024-05-01", wantCode: "card_cancelled"},
+		{name: "a replaced card is not replaced again from an earlier date",
+			old: []domain.Event{issued(), card.Replaced{NewCard: "K-0005555", On: d("2024-06-01")}}, newID: "K-0009999", on: "2024-05-01", wantCode: "card_replaced"},
+		{name: "a replacement dated before the old card's last use is refused",
+			old: []domain.Event{issued(), card.UseRecorded{Use: "u1", Venue: "espoo-museum", VenueLocality: "espoo", UsedOn: d("2024-07-01"),
+				Category: "culture", Kind: card.UseEvent}}, newID: "K-0009999", on: "2024-06-01", wantCode: "card_active_after"},
 		{name: "a card replaced once is not replaced again",
 			old: []domain.Event{issued(), card.Replaced{NewCard: "K-0005555", On: d("2024-05-01")}}, newID: "K-0009999", on: "2024-06-01", wantCode: "card_replaced"},
 		{name: "an expired card is renewed, not replaced",

@@ -61,7 +61,9 @@ type VenueFacts struct {
 // ErrUsedBeforeIssue, ErrCancelled, ErrReplaced, ErrExpired,
 // ErrDuplicateUse, ErrVenueUnknown, ErrNotAVenue, ErrVenueNotJoined,
 // ErrVenueLeft, ErrOutOfScope, ErrUnknownCategory, ErrChildTicketsCourse or
-// ErrTooManyChildTickets when the state on u.UsedOn refuses it. When
+// ErrTooManyChildTickets when the state on u.UsedOn refuses it. A
+// refusal tells the venue what it needs to serve the holder and nothing
+// else: never the replacement card's number or another locality. When
 // either the card's or the venue's locality has local scope on u.UsedOn,
 // the card is valid only at venues of its own locality.
 func (c *Card) RecordUse(u Use, f VenueFacts, rules guideline.Rules) error {
@@ -79,35 +81,19 @@ func (c *Card) RecordUse(u Use, f VenueFacts, rules guideline.Rules) error {
 	case u.ChildTickets < 0:
 		return domain.Invalidf("invalid_child_tickets", "childTickets", "must not be negative")
 	}
-	on := u.UsedOn
-	switch {
-	case !c.Exists():
-		return ErrNotRegistered
-	case on.Before(c.issuedOn):
-		return domain.Violationf(ErrUsedBeforeIssue.Code, "card %s was issued on %s, after %s", c.id, c.issuedOn, on)
-	case !c.cancelledOn.IsZero() && c.cancelledOn.OnOrBefore(on):
-		return domain.Violationf(ErrCancelled.Code, "card %s was cancelled on %s", c.id, c.cancelledOn)
-	case !c.replacedOn.IsZero() && c.replacedOn.OnOrBefore(on):
-		return domain.Violationf(ErrReplaced.Code, "card %s was replaced by %s on %s", c.id, c.replacedBy, c.replacedOn)
-	case !c.inValidity(on):
-		return domain.Violationf(ErrExpired.Code, "card %s is not valid on %s (valid until %s)", c.id, on, c.validUntilOn(on))
-	case c.uses[u.ID] != nil:
+	on, s := u.UsedOn, c.Standing()
+	if err := s.validOn(on); err != nil {
+		return err
+	}
+	if c.uses[u.ID] != nil {
 		return domain.Violationf(ErrDuplicateUse.Code, "use %q is already recorded on card %s", u.ID, c.id)
 	}
 	v := f.Venue
-	switch {
-	case !v.Exists() || v.ID != u.Venue:
+	if v.ID != u.Venue {
 		return domain.Violationf(ErrVenueUnknown.Code, "venue %q is not a partner", u.Venue)
-	case v.Kind != partner.KindVenue:
-		return domain.Violationf(ErrNotAVenue.Code, "%q is a %s, not a venue", u.Venue, v.Kind)
-	case on.Before(v.JoinedOn):
-		return domain.Violationf(ErrVenueNotJoined.Code, "venue %q joined on %s, after %s", u.Venue, v.JoinedOn, on)
-	case v.LeftBy(on):
-		return domain.Violationf(ErrVenueLeft.Code, "venue %q left on %s", u.Venue, v.LeftOn)
 	}
-	if v.Locality != c.locality &&
-		(f.CardLocality.ScopeAt(on) == locality.ScopeLocal || f.VenueLocality.ScopeAt(on) == locality.ScopeLocal) {
-		return domain.Violationf(ErrOutOfScope.Code, "card %s of %q is not valid at %q of %q: one of them has local scope on %s", c.id, c.locality, u.Venue, v.Locality, on)
+	if err := s.venueAccepts(on, f); err != nil {
+		return err
 	}
 	if u.Category = strings.TrimSpace(u.Category); u.Category == "" {
 		u.Category = string(v.Category)
@@ -140,16 +126,4 @@ func (c *Card) CancelUse(id UseID, reason string, note domain.Person, on domain.
 	}
 	c.raise(UseCancelled{Use: id, Reason: reason, On: on, Note: note})
 	return nil
-}
-
-// validUntilOn returns the end of the last validity period that began on
-// or before d, for messages.
-func (c *Card) validUntilOn(d domain.Date) domain.Date {
-	var until domain.Date
-	for _, p := range c.periods {
-		if p.from.OnOrBefore(d) {
-			until = p.until
-		}
-	}
-	return until
 }

@@ -17,7 +17,9 @@ type SignAgreement struct {
 	Kind            agreement.Kind
 	TemplateVersion string
 	ValidFrom       domain.Date
-	ValidUntil      domain.Date
+	// ValidUntil is the last valid day; the zero date signs a network
+	// agreement until further notice (a pilot agreement needs one).
+	ValidUntil domain.Date
 }
 
 // SignAgreement signs an agreement; see agreement.Agreement.Sign.

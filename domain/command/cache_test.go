@@ -115,7 +115,7 @@ func TestCacheAcrossProcesses(t *testing.T) {
 	})
 	t.Run("a card another process cancelled refuses uses", func(t *testing.T) {
 		must(t)(h1.RecordUse(ctx, venueMD, use("K-0005678", "c2")))
-		must(t)(h2.CancelCard(ctx, issuerMD, command.CancelCard{Card: "K-0005678", On: d("2024-04-01"), Reason: "holder_request"}))
+		must(t)(h2.CancelCard(ctx, issuerMD, command.CancelCard{Card: "K-0005678", On: d("2024-04-02"), Reason: "holder_request"}))
 		_, err := h1.RecordUse(ctx, venueMD, use("K-0005678", "c3"))
 		if domain.CodeOf(err) != "card_cancelled" {
 			t.Fatalf("error = %v, want card_cancelled", err)

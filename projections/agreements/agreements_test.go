@@ -31,6 +31,11 @@ func TestAgreements(t *testing.T) {
 		signed("a-plain", "espoo", "2024-06-01", "2024-12-31"),
 		given{agreement.Stream("v-1"), agreement.Signed{ID: "v-1", Locality: "vantaa", Partner: "vantaa-x", Kind: agreement.KindPilot,
 			TemplateVersion: "2022-1", ValidFrom: d("2024-01-01"), ValidUntil: d("2025-12-31")}},
+		given{agreement.Stream("v-open"), agreement.Signed{ID: "v-open", Locality: "vantaa", Partner: "vantaa-y", Kind: agreement.KindNetwork,
+			TemplateVersion: "2022-1", ValidFrom: d("2025-01-01")}},
+		given{agreement.Stream("v-reopened"), agreement.Signed{ID: "v-reopened", Locality: "vantaa", Partner: "vantaa-z", Kind: agreement.KindNetwork,
+			TemplateVersion: "2022-1", ValidFrom: d("2025-01-01"), ValidUntil: d("2025-06-30")}},
+		given{agreement.Stream("v-reopened"), agreement.Amended{On: d("2025-03-01"), Reason: "extension"}},
 	)
 	q := agreements.NewQueries(pool, schema)
 	ids := func(as []agreements.Agreement) []string {
@@ -53,6 +58,7 @@ func TestAgreements(t *testing.T) {
 			{name: "a terminated agreement is out of force from its termination date", loc: "espoo", on: "2025-03-01", want: []string{"a-amended"}},
 			{name: "an expired agreement is not in force the day after its last valid day", loc: "espoo", on: "2026-01-01", want: nil},
 			{name: "no locality means every locality", loc: "", on: "2024-01-01", want: []string{"a-amended", "a-terminated", "v-1"}},
+			{name: "an agreement until further notice, signed or amended so, is in force decades later", loc: "vantaa", on: "2060-01-01", want: []string{"v-open", "v-reopened"}},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -85,6 +91,10 @@ func TestAgreements(t *testing.T) {
 				want: []string{"signed 2024-01-01 until 2024-12-31 ", "amended 2024-11-01 until 2025-12-31 extension", "expired 2026-01-01 until 2025-12-31 "}},
 			{name: "a terminated agreement ends with its termination and never expires", id: "a-terminated", asOf: "2027-01-01",
 				want: []string{"signed 2024-01-01 until 2025-12-31 ", "terminated 2025-03-01 until 2025-12-31 partner_left"}},
+			{name: "an agreement until further notice never expires", id: "v-open", asOf: "2060-01-01",
+				want: []string{"signed 2025-01-01 until  "}},
+			{name: "an amendment to until further notice ends the expiry", id: "v-reopened", asOf: "2060-01-01",
+				want: []string{"signed 2025-01-01 until 2025-06-30 ", "amended 2025-03-01 until  extension"}},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {

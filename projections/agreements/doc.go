@@ -4,7 +4,8 @@
 // termination) for auditors, and which agreements were in force on a date.
 //
 // An agreement is in force on D when ValidFrom <= D <= ValidUntil (as
-// last amended) and it was not terminated on or before D (a termination's
+// last amended; a network agreement without ValidUntil runs until further
+// notice and never expires) and it was not terminated on or before D (a termination's
 // date is the first day out of force), as domain/agreement defines it.
 //
 // The tables live in a schema chosen by the caller ("agreements_v1", …):

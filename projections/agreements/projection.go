@@ -70,11 +70,11 @@ func (p *Projection) Handle(ctx context.Context, tx pgx.Tx, rec domain.Record, e
 	switch e := ev.(type) {
 	case agreement.Signed:
 		id = string(e.ID)
-		b.Queue(p.signed, id, string(e.Locality), string(e.Partner), string(e.Kind), e.TemplateVersion, e.ValidFrom.Time(), e.ValidUntil.Time())
-		b.Queue(p.entry, id, int64(rec.Position), "signed", e.ValidFrom.Time(), e.ValidUntil.Time(), "", rec.RecordedAt)
+		b.Queue(p.signed, id, string(e.Locality), string(e.Partner), string(e.Kind), e.TemplateVersion, e.ValidFrom.Time(), dateArg(e.ValidUntil))
+		b.Queue(p.entry, id, int64(rec.Position), "signed", e.ValidFrom.Time(), dateArg(e.ValidUntil), "", rec.RecordedAt)
 	case agreement.Amended:
-		b.Queue(p.amended, id, e.ValidUntil.Time())
-		b.Queue(p.entry, id, int64(rec.Position), "amended", e.On.Time(), e.ValidUntil.Time(), e.Reason, rec.RecordedAt)
+		b.Queue(p.amended, id, dateArg(e.ValidUntil))
+		b.Queue(p.entry, id, int64(rec.Position), "amended", e.On.Time(), dateArg(e.ValidUntil), e.Reason, rec.RecordedAt)
 	case agreement.Terminated:
 		b.Queue(p.terminated, id, e.On.Time())
 		b.Queue(p.entry, id, int64(rec.Position), "terminated", e.On.Time(), nil, e.Reason, rec.RecordedAt)
@@ -85,4 +85,13 @@ func (p *Projection) Handle(ctx context.Context, tx pgx.Tx, rec domain.Record, e
 		return fmt.Errorf("%s: apply %s at %d: %w", p.schema, rec.Name(), rec.Position, err)
 	}
 	return nil
+}
+
+// dateArg encodes a date for a nullable column: NULL for the zero date (a
+// network agreement valid until further notice).
+func dateArg(d domain.Date) any {
+	if d.IsZero() {
+		return nil
+	}
+	return d.Time()
 }

@@ -35,7 +35,7 @@ func NewQueries(db DB, schema string) *Queries {
 	return &Queries{
 		db: db, schema: schema,
 		list: r.Replace(cols + `WHERE $1 = '' OR locality = $1 ORDER BY locality, valid_from, agreement`),
-		inForce: r.Replace(cols + `WHERE ($1 = '' OR locality = $1) AND valid_from <= $2 AND valid_until >= $2
+		inForce: r.Replace(cols + `WHERE ($1 = '' OR locality = $1) AND valid_from <= $2 AND (valid_until IS NULL OR valid_until >= $2)
 			AND (terminated_on IS NULL OR terminated_on > $2) ORDER BY locality, valid_from, agreement`),
 		byID:    r.Replace(cols + `WHERE agreement = $1`),
 		entries: r.Replace(`SELECT what, on_date, valid_until, note, recorded_at, position FROM {entries} WHERE agreement = $1 ORDER BY position`),
@@ -53,13 +53,13 @@ type Agreement struct {
 	Kind            agreement.Kind `json:"kind"`
 	TemplateVersion string         `json:"templateVersion"`
 	ValidFrom       domain.Date    `json:"validFrom"`
-	ValidUntil      domain.Date    `json:"validUntil"` // as last amended
+	ValidUntil      domain.Date    `json:"validUntil"` // as last amended; null until further notice
 	TerminatedOn    domain.Date    `json:"terminatedOn"`
 }
 
 // InForceOn reports whether a is in force on d (see the package doc).
 func (a Agreement) InForceOn(d domain.Date) bool {
-	return d.OnOrAfter(a.ValidFrom) && d.OnOrBefore(a.ValidUntil) && (a.TerminatedOn.IsZero() || d.Before(a.TerminatedOn))
+	return d.OnOrAfter(a.ValidFrom) && (a.ValidUntil.IsZero() || d.OnOrBefore(a.ValidUntil)) && (a.TerminatedOn.IsZero() || d.Before(a.TerminatedOn))
 }
 
 // Entry is one line of a timeline. What is "signed", "amended",
@@ -104,15 +104,16 @@ func (q *Queries) Timeline(ctx context.Context, id agreement.ID, asOf domain.Dat
 	}
 	t.Entries, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (Entry, error) {
 		var e Entry
-		var on, until time.Time
+		var on time.Time
+		var until *time.Time
 		err := row.Scan(&e.What, &on, &until, &e.Note, &e.RecordedAt, &e.Position)
-		e.On, e.ValidUntil = domain.DateOf(on), domain.DateOf(until)
+		e.On, e.ValidUntil = domain.DateOf(on), dateOf(until)
 		return e, err
 	})
 	if err != nil {
 		return Timeline{}, fmt.Errorf("read timeline from %s: %w", q.schema, err)
 	}
-	if a := t.Agreement; a.TerminatedOn.IsZero() && asOf.After(a.ValidUntil) {
+	if a := t.Agreement; a.TerminatedOn.IsZero() && !a.ValidUntil.IsZero() && asOf.After(a.ValidUntil) {
 		t.Entries = append(t.Entries, Entry{What: "expired", On: a.ValidUntil.AddDays(1), ValidUntil: a.ValidUntil})
 	}
 	return t, nil
@@ -142,17 +143,22 @@ func (q *Queries) agreements(ctx context.Context, sql string, args ...any) ([]Ag
 	}
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Agreement, error) {
 		var a Agreement
-		var from, until time.Time
-		var term *time.Time
+		var from time.Time
+		var until, term *time.Time
 		err := row.Scan(&a.ID, &a.Locality, &a.Partner, &a.Kind, &a.TemplateVersion, &from, &until, &term)
-		a.ValidFrom, a.ValidUntil = domain.DateOf(from), domain.DateOf(until)
-		if term != nil {
-			a.TerminatedOn = domain.DateOf(*term)
-		}
+		a.ValidFrom, a.ValidUntil, a.TerminatedOn = domain.DateOf(from), dateOf(until), dateOf(term)
 		return a, err
 	})
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("read agreements from %s: %w", q.schema, err)
 	}
 	return out, nil
+}
+
+// dateOf reads a nullable date column; NULL is the zero date.
+func dateOf(t *time.Time) domain.Date {
+	if t == nil {
+		return domain.Date{}
+	}
+	return domain.DateOf(*t)
 }

@@ -33,7 +33,7 @@ CREATE TABLE IF NOT EXISTS {agreements} (
     kind             text NOT NULL,
     template_version text NOT NULL,
     valid_from       date NOT NULL,
-    valid_until      date NOT NULL, -- last valid day, as last amended
+    valid_until      date,          -- last valid day, as last amended; NULL until further notice
     terminated_on    date           -- first day out of force
 );
 CREATE INDEX IF NOT EXISTS {agreements_locality} ON {agreements} (locality, valid_from);
@@ -44,7 +44,7 @@ CREATE TABLE IF NOT EXISTS {entries} (
     position    bigint      NOT NULL,
     what        text        NOT NULL,
     on_date     date        NOT NULL,
-    valid_until date        NOT NULL,
+    valid_until date,                   -- NULL: until further notice
     note        text        NOT NULL DEFAULT '',
     recorded_at timestamptz NOT NULL,
     PRIMARY KEY (agreement, position)

@@ -17,6 +17,7 @@ import (
 	"github.com/kaiku/kaiku/domain/guideline"
 	"github.com/kaiku/kaiku/projections"
 	"github.com/kaiku/kaiku/projections/agreements"
+	"github.com/kaiku/kaiku/projections/cards"
 	"github.com/kaiku/kaiku/projections/commitments"
 	"github.com/kaiku/kaiku/projections/compliance"
 	"github.com/kaiku/kaiku/projections/contacts"
@@ -34,6 +35,7 @@ const (
 	History     = "history"
 	Compliance  = "compliance"
 	Network     = "network"
+	Cards       = "cards"
 )
 
 type kind struct {
@@ -54,6 +56,7 @@ var kinds = map[string]kind{
 	History:     {history.DDL, func(s string, _ *guideline.Rules) projections.Projection { return history.New(s) }},
 	Compliance:  {compliance.DDL, func(s string, _ *guideline.Rules) projections.Projection { return compliance.New(s) }},
 	Network:     {network.DDL, func(s string, _ *guideline.Rules) projections.Projection { return network.New(s) }},
+	Cards:       {cards.DDL, func(s string, _ *guideline.Rules) projections.Projection { return cards.New(s) }},
 }
 
 // Names lists every read model, sorted.

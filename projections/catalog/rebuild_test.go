@@ -244,7 +244,7 @@ func TestRebuildErrorsSayWhatIsKnown(t *testing.T) {
 	cases := []struct {
 		name, model, rules, want string
 	}{
-		{"an unknown read model lists the known ones", "nope", "", "known: agreements, commitments"},
+		{"an unknown read model lists the known ones", "nope", "", "known: agreements, cards, commitments"},
 		{"an unknown guideline version lists the versions", catalog.Stats, "1999", "known guideline versions: 2022"},
 		{"rules apply to statistics only", catalog.History, "2022", "only statistics"},
 	}

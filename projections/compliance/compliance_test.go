@@ -39,6 +39,10 @@ func TestReport(t *testing.T) {
 		given{agreement.Stream("a2"), agreement.Signed{ID: "a2", Locality: "espoo", Partner: "espoo-uncommitted", Kind: agreement.KindNetwork, TemplateVersion: "t", ValidFrom: d("2024-01-01"), ValidUntil: d("2025-06-30")}},
 		given{agreement.Stream("a2"), agreement.Terminated{On: d("2025-03-01")}},
 		given{agreement.Stream("a3"), agreement.Signed{ID: "a3", Locality: "espoo", Partner: "espoo-ok", Kind: agreement.KindNetwork, TemplateVersion: "t", ValidFrom: d("2024-01-01"), ValidUntil: d("2025-12-31")}},
+		// Until further notice: never expiring.
+		given{agreement.Stream("a4"), agreement.Signed{ID: "a4", Locality: "espoo", Partner: "espoo-ok", Kind: agreement.KindNetwork, TemplateVersion: "t", ValidFrom: d("2024-01-01")}},
+		given{agreement.Stream("a5"), agreement.Signed{ID: "a5", Locality: "espoo", Partner: "espoo-ok", Kind: agreement.KindNetwork, TemplateVersion: "t", ValidFrom: d("2024-01-01"), ValidUntil: d("2025-05-31")}},
+		given{agreement.Stream("a5"), agreement.Amended{On: d("2025-04-01")}},
 	)
 	q := compliance.NewQueries(pool, schema)
 	show := func(r compliance.Report) string {

@@ -98,9 +98,9 @@ func (p *Projection) Handle(ctx context.Context, tx pgx.Tx, rec domain.Record, e
 	case partner.Left:
 		key, args = "partnerLeft", []any{id, e.On.Time()}
 	case agreement.Signed:
-		key, args = "signed", []any{string(e.ID), string(e.Locality), string(e.Partner), e.ValidFrom.Time(), e.ValidUntil.Time()}
+		key, args = "signed", []any{string(e.ID), string(e.Locality), string(e.Partner), e.ValidFrom.Time(), dateArg(e.ValidUntil)}
 	case agreement.Amended:
-		key, args = "amended", []any{id, e.ValidUntil.Time()}
+		key, args = "amended", []any{id, dateArg(e.ValidUntil)}
 	case agreement.Terminated:
 		key, args = "terminated", []any{id, e.On.Time()}
 	default:
@@ -113,3 +113,12 @@ func (p *Projection) Handle(ctx context.Context, tx pgx.Tx, rec domain.Record, e
 }
 
 func hasContact(c domain.Person) bool { return c.Subject != "" || c.Name != "" }
+
+// dateArg encodes a date for a nullable column: NULL for the zero date (a
+// network agreement valid until further notice, which never expires).
+func dateArg(d domain.Date) any {
+	if d.IsZero() {
+		return nil
+	}
+	return d.Time()
+}

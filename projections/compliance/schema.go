@@ -37,5 +37,5 @@ CREATE TABLE IF NOT EXISTS {commitments} (
     PRIMARY KEY (partner, position));
 CREATE TABLE IF NOT EXISTS {agreements} (
     agreement text PRIMARY KEY, locality text NOT NULL, partner text NOT NULL,
-    valid_from date NOT NULL, valid_until date NOT NULL, terminated_on date);
+    valid_from date NOT NULL, valid_until date, terminated_on date); -- valid_until NULL: until further notice
 `

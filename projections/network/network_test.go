@@ -43,6 +43,7 @@ func TestAsOf(t *testing.T) {
 		given{agreement.Stream("a1"), agreement.Signed{ID: "a1", Locality: "espoo", Partner: "sos", Kind: agreement.KindPilot, TemplateVersion: "t", ValidFrom: d("2024-01-01"), ValidUntil: d("2024-06-30")}},
 		given{agreement.Stream("a1"), agreement.Amended{On: d("2024-06-01"), ValidUntil: d("2024-09-30")}},
 		given{partner.Stream("sos"), partner.ContactChanged{Contact: domain.Person{Subject: "c3", Name: "Cecilia"}, On: d("2024-09-01")}},
+		given{agreement.Stream("a2"), agreement.Signed{ID: "a2", Locality: "espoo", Partner: "sos", Kind: agreement.KindNetwork, TemplateVersion: "t", ValidFrom: d("2024-10-10")}},
 	)
 	q := network.NewQueries(pool, schema)
 	before := map[string]string{}
@@ -72,7 +73,9 @@ func TestAsOf(t *testing.T) {
 		{name: "a contact change entered late shows from its business date", on: "2024-08-01",
 			want: "[L:espoo/pilot P:museum/joined/Bert P:sos/approved/Dora A:a1/2024-09-30]"},
 		{name: "a departure recorded late removes the partner from its date; the agreement expired", on: "2024-10-15",
-			want: "[L:espoo/established P:sos/approved/Cecilia]"},
+			want: "[L:espoo/established P:sos/approved/Cecilia A:a2/]"},
+		{name: "an agreement until further notice is in force decades later", on: "2060-01-01",
+			want: "[L:espoo/established P:sos/approved/Cecilia A:a2/]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { // not parallel: the erasure below must come after
@@ -90,5 +93,39 @@ func TestAsOf(t *testing.T) {
 	}
 	if n, _ := q.AsOf(t.Context(), "espoo", d("2024-05-01")); n.Partners[1].Contact.Name != "" || n.Partners[1].Contact.Subject != "c1" {
 		t.Fatalf("after erasure contact = %+v", n.Partners[1].Contact)
+	}
+}
+
+func TestLocalities(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.NewPool(t)
+	const schema = "network_v1"
+	mustExec(t, pool, network.DDL(schema))
+	feed(t, pool, network.New(schema),
+		given{locality.Stream("espoo"), locality.Registered{ID: "espoo", Name: "Espoo", Municipalities: []string{"049"}, Scope: locality.ScopeNational,
+			JoinedOn: d("2024-01-01"), Pilot: &locality.Period{From: d("2024-01-01"), Until: d("2024-12-31")}}},
+		given{locality.Stream("espoo"), locality.PilotConcluded{On: d("2024-10-01")}},
+		given{locality.Stream("savonlinna"), locality.Registered{ID: "savonlinna", Name: "Savonlinna", Municipalities: []string{"740"}, Scope: locality.ScopeLocal, JoinedOn: d("2018-01-01")}},
+		given{locality.Stream("savonlinna"), locality.Left{On: d("2024-06-30")}},
+	)
+	q := network.NewQueries(pool, schema)
+	show := func(ms []network.Member) string {
+		var s []string
+		for _, m := range ms {
+			s = append(s, fmt.Sprintf("%s/%s/%s/%s..%s", m.ID, m.Scope, m.State, m.JoinedOn, m.LeftOn))
+		}
+		return fmt.Sprint(s)
+	}
+	for _, tt := range []struct {
+		loc, on, want string
+	}{
+		{"", "2024-05-01", "[espoo/national/pilot/2024-01-01.. savonlinna/local/established/2018-01-01..2024-06-30]"},
+		{"", "2025-01-01", "[espoo/national/established/2024-01-01.. savonlinna/local/left/2018-01-01..2024-06-30]"},
+		{"espoo", "2023-01-01", "[espoo/national//2024-01-01..]"},
+	} {
+		got, err := q.Localities(t.Context(), locality.ID(tt.loc), d(tt.on))
+		if err != nil || show(got) != tt.want {
+			t.Errorf("Localities(%q, %s) = %s, %v; want %s", tt.loc, tt.on, show(got), err, tt.want)
+		}
 	}
 }

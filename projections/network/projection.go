@@ -113,9 +113,9 @@ func (p *Projection) Handle(ctx context.Context, tx pgx.Tx, rec domain.Record, e
 		fact("partnerState", id, pos, e.On.Time(), "left")
 	case agreement.Signed:
 		b.Queue(p.sql["agreement"], string(e.ID), string(e.Locality), string(e.Partner), string(e.Kind), e.TemplateVersion, e.ValidFrom.Time())
-		fact("term", string(e.ID), pos, e.ValidFrom.Time(), e.ValidUntil.Time(), false)
+		fact("term", string(e.ID), pos, e.ValidFrom.Time(), dateArg(e.ValidUntil), false)
 	case agreement.Amended:
-		fact("term", id, pos, e.On.Time(), e.ValidUntil.Time(), false)
+		fact("term", id, pos, e.On.Time(), dateArg(e.ValidUntil), false)
 	case agreement.Terminated:
 		fact("term", id, pos, e.On.Time(), nil, true)
 	default:
@@ -132,4 +132,13 @@ func nullable(s string) any {
 		return nil
 	}
 	return s
+}
+
+// dateArg encodes a date for a nullable column: NULL for the zero date (a
+// network agreement valid until further notice).
+func dateArg(d domain.Date) any {
+	if d.IsZero() {
+		return nil
+	}
+	return d.Time()
 }

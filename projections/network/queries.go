@@ -48,7 +48,7 @@ func NewQueries(db DB, schema string) *Queries {
 		agreements: r.Replace(`SELECT a.agreement, a.locality, a.partner, a.kind, a.template_version, a.valid_from, t.valid_until
 			FROM {agreements} a
 			JOIN {agreement_terms} t ON t.key = a.agreement AND ` + strings.ReplaceAll(at, "valid_", "t.valid_") + `
-			WHERE ($1 = '' OR a.locality = $1) AND NOT t.terminated AND a.valid_from <= $2 AND t.valid_until >= $2
+			WHERE ($1 = '' OR a.locality = $1) AND NOT t.terminated AND a.valid_from <= $2 AND (t.valid_until IS NULL OR t.valid_until >= $2)
 			ORDER BY a.locality, a.agreement`),
 		erase: r.Replace(`UPDATE {contacts} SET name = NULL, email = NULL, phone = NULL
 			WHERE subject = $1 AND (name IS NOT NULL OR email IS NOT NULL OR phone IS NOT NULL)`),
@@ -97,7 +97,7 @@ type Contact struct {
 }
 
 // Agreement is an agreement in force on the date, with the last valid
-// day its terms on that date gave it.
+// day its terms on that date gave it (null: until further notice).
 type Agreement struct {
 	ID              agreement.ID   `json:"id"`
 	Locality        locality.ID    `json:"locality"`
@@ -132,9 +132,13 @@ func (q *Queries) AsOf(ctx context.Context, loc locality.ID, on domain.Date) (Ne
 	}
 	if n.Agreements, err = collect(ctx, q, q.agreements, args, func(row pgx.CollectableRow) (Agreement, error) {
 		var a Agreement
-		var from, until time.Time
+		var from time.Time
+		var until *time.Time
 		err := row.Scan(&a.ID, &a.Locality, &a.Partner, &a.Kind, &a.TemplateVersion, &from, &until)
-		a.ValidFrom, a.ValidUntil = domain.DateOf(from), domain.DateOf(until)
+		a.ValidFrom = domain.DateOf(from)
+		if until != nil {
+			a.ValidUntil = domain.DateOf(*until)
+		}
 		return a, err
 	}); err != nil {
 		return Network{}, err

@@ -73,9 +73,8 @@
 //
 // # Small cells
 //
-// Breakdowns can suppress small cells (Filter.Suppress): a count above
-// zero and below the rules' SmallCellThreshold is returned as null and the
-// row is flagged. Because totalUses = adultUses + childTickets, when one of
-// the three is suppressed all three are, so none can be derived from the
-// other two. The national role reads unsuppressed figures.
+// Breakdown and National return exact figures. Every answer to a role
+// other than national is suppressed by package disclosure's one policy:
+// Suppress for a breakdown, DisclosedNational for the national table
+// (whose figures are totals over localities and are protected as such).
 package stats

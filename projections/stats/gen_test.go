@@ -109,7 +109,7 @@ func TestCopyAndPerEventWritesAgree(t *testing.T) {
 		}
 	}
 	for _, g := range stats.GroupBys {
-		f := stats.Filter{From: d("2024-01-01"), To: d("2024-12-31"), GroupBy: g, Suppress: true}
+		f := stats.Filter{From: d("2024-01-01"), To: d("2024-12-31"), GroupBy: g}
 		a, err := copied.Breakdown(ctx, f)
 		if err != nil {
 			t.Fatal(err)

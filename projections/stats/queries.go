@@ -184,13 +184,11 @@ type Filter struct {
 	From, To domain.Date
 	// GroupBy is one of GroupBys.
 	GroupBy GroupBy
-	// Suppress hides small cells (every role but national).
-	Suppress bool
 }
 
 // Row is one group of a breakdown. A nil count is either suppressed
-// (Suppressed is true) or, for CardsRegistered under groupings that
-// registrations lack (venue, category), not applicable.
+// (Suppressed is true, set by Suppress) or, for CardsRegistered under
+// groupings that registrations lack (venue, category), not applicable.
 type Row struct {
 	Key             string `json:"key"`
 	CardsRegistered *int64 `json:"cardsRegistered"`
@@ -206,10 +204,9 @@ var (
 	maxDate = domain.NewDate(9999, time.December, 31)
 )
 
-// Breakdown returns the figures of f grouped by f.GroupBy, ordered by key.
-// With f.Suppress, cells below the small-cell threshold of the rules in
-// force on f.To (or today's when To is open) are nil and their row is
-// flagged. It returns ErrBadGroupBy for an unknown grouping, a
+// Breakdown returns the figures of f grouped by f.GroupBy, ordered by key,
+// unsuppressed: answers to roles other than national go through Suppress
+// (package disclosure's policy). It returns ErrBadGroupBy for an unknown grouping, a
 // *domain.Invalid when To is before From, and the database's error,
 // wrapped.
 func (q *Queries) Breakdown(ctx context.Context, f Filter) ([]Row, error) {
@@ -270,43 +267,10 @@ ORDER BY 1`, ukey, q.table("uses"), cardsSQL)
 	if f.GroupBy == ByAgeGroup {
 		slices.SortStableFunc(out, func(a, b Row) int { return keyOrder(a.Key, b.Key) })
 	}
-	if f.Suppress {
-		on := f.To
-		if on.IsZero() {
-			on = domain.DateOf(time.Now())
-		}
-		threshold := DefaultSmallCellThreshold
-		rules, ok, err := q.Rules(ctx, on)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			threshold = rules.SmallCellThreshold
-		}
-		for i := range out {
-			suppress(&out[i], int64(threshold))
-		}
-	}
 	return out, nil
 }
 
 func ptr(n int64) *int64 { return &n }
-
-// suppress hides the cells of r that are above zero and below threshold.
-// adultUses, childTickets and totalUses are hidden together, since any two
-// of them give the third.
-func suppress(r *Row, threshold int64) {
-	small := func(p *int64) bool { return p != nil && *p > 0 && *p < threshold }
-	if small(r.CardsRegistered) {
-		r.CardsRegistered, r.Suppressed = nil, true
-	}
-	if small(r.CardsUsed) {
-		r.CardsUsed, r.Suppressed = nil, true
-	}
-	if small(r.AdultUses) || small(r.ChildTickets) || small(r.TotalUses) {
-		r.AdultUses, r.ChildTickets, r.TotalUses, r.Suppressed = nil, nil, nil, true
-	}
-}
 
 // Rules returns the rules the read model counts by on date on: the fixed
 // rules of a restated build, else the guideline version in force on that

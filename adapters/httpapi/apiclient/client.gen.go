@@ -36,6 +36,24 @@ func (e AgreementKind) Valid() bool {
 	}
 }
 
+// Defines values for CardCheckKind.
+const (
+	CardCheckKindCommunity CardCheckKind = "community"
+	CardCheckKindPersonal  CardCheckKind = "personal"
+)
+
+// Valid indicates whether the value is a known member of the CardCheckKind enum.
+func (e CardCheckKind) Valid() bool {
+	switch e {
+	case CardCheckKindCommunity:
+		return true
+	case CardCheckKindPersonal:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CommitmentCategory.
 const (
 	CommitmentCategoryCulture   CommitmentCategory = "culture"
@@ -114,6 +132,60 @@ func (e CommitmentVia) Valid() bool {
 	}
 }
 
+// Defines values for ContactsPartnerCategory.
+const (
+	ContactsPartnerCategoryCulture   ContactsPartnerCategory = "culture"
+	ContactsPartnerCategoryEducation ContactsPartnerCategory = "education"
+	ContactsPartnerCategoryHealth    ContactsPartnerCategory = "health"
+	ContactsPartnerCategoryNgo       ContactsPartnerCategory = "ngo"
+	ContactsPartnerCategoryScience   ContactsPartnerCategory = "science"
+	ContactsPartnerCategorySocial    ContactsPartnerCategory = "social"
+	ContactsPartnerCategorySport     ContactsPartnerCategory = "sport"
+	ContactsPartnerCategoryWellbeing ContactsPartnerCategory = "wellbeing"
+)
+
+// Valid indicates whether the value is a known member of the ContactsPartnerCategory enum.
+func (e ContactsPartnerCategory) Valid() bool {
+	switch e {
+	case ContactsPartnerCategoryCulture:
+		return true
+	case ContactsPartnerCategoryEducation:
+		return true
+	case ContactsPartnerCategoryHealth:
+		return true
+	case ContactsPartnerCategoryNgo:
+		return true
+	case ContactsPartnerCategoryScience:
+		return true
+	case ContactsPartnerCategorySocial:
+		return true
+	case ContactsPartnerCategorySport:
+		return true
+	case ContactsPartnerCategoryWellbeing:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ContactsPartnerKind.
+const (
+	ContactsPartnerKindIssuer ContactsPartnerKind = "issuer"
+	ContactsPartnerKindVenue  ContactsPartnerKind = "venue"
+)
+
+// Valid indicates whether the value is a known member of the ContactsPartnerKind enum.
+func (e ContactsPartnerKind) Valid() bool {
+	switch e {
+	case ContactsPartnerKindIssuer:
+		return true
+	case ContactsPartnerKindVenue:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for LocalityScope.
 const (
 	LocalityScopeLocal    LocalityScope = "local"
@@ -126,6 +198,24 @@ func (e LocalityScope) Valid() bool {
 	case LocalityScopeLocal:
 		return true
 	case LocalityScopeNational:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MemberScope.
+const (
+	MemberScopeLocal    MemberScope = "local"
+	MemberScopeNational MemberScope = "national"
+)
+
+// Valid indicates whether the value is a known member of the MemberScope enum.
+func (e MemberScope) Valid() bool {
+	switch e {
+	case MemberScopeLocal:
+		return true
+	case MemberScopeNational:
 		return true
 	default:
 		return false
@@ -237,6 +327,24 @@ func (e UploadRowStatus) Valid() bool {
 	case AlreadyRecorded:
 		return true
 	case Refused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UseKind.
+const (
+	UseKindCourse UseKind = "course"
+	UseKindEvent  UseKind = "event"
+)
+
+// Valid indicates whether the value is a known member of the UseKind enum.
+func (e UseKind) Valid() bool {
+	switch e {
+	case UseKindCourse:
+		return true
+	case UseKindEvent:
 		return true
 	default:
 		return false
@@ -509,16 +617,16 @@ func (e HolderRequestLifeSituation) Valid() bool {
 
 // Defines values for IssueCardRequestKind.
 const (
-	Community IssueCardRequestKind = "community"
-	Personal  IssueCardRequestKind = "personal"
+	IssueCardRequestKindCommunity IssueCardRequestKind = "community"
+	IssueCardRequestKindPersonal  IssueCardRequestKind = "personal"
 )
 
 // Valid indicates whether the value is a known member of the IssueCardRequestKind enum.
 func (e IssueCardRequestKind) Valid() bool {
 	switch e {
-	case Community:
+	case IssueCardRequestKindCommunity:
 		return true
-	case Personal:
+	case IssueCardRequestKindPersonal:
 		return true
 	default:
 		return false
@@ -717,6 +825,426 @@ func (e TerminateAgreementRequestReason) Valid() bool {
 	}
 }
 
+// Defines values for GetV1AgreementsParamsFormat.
+const (
+	GetV1AgreementsParamsFormatCsv  GetV1AgreementsParamsFormat = "csv"
+	GetV1AgreementsParamsFormatJson GetV1AgreementsParamsFormat = "json"
+	GetV1AgreementsParamsFormatXlsx GetV1AgreementsParamsFormat = "xlsx"
+)
+
+// Valid indicates whether the value is a known member of the GetV1AgreementsParamsFormat enum.
+func (e GetV1AgreementsParamsFormat) Valid() bool {
+	switch e {
+	case GetV1AgreementsParamsFormatCsv:
+		return true
+	case GetV1AgreementsParamsFormatJson:
+		return true
+	case GetV1AgreementsParamsFormatXlsx:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetV1AgreementsByidTimelineParamsFormat.
+const (
+	GetV1AgreementsByidTimelineParamsFormatCsv  GetV1AgreementsByidTimelineParamsFormat = "csv"
+	GetV1AgreementsByidTimelineParamsFormatJson GetV1AgreementsByidTimelineParamsFormat = "json"
+	GetV1AgreementsByidTimelineParamsFormatXlsx GetV1AgreementsByidTimelineParamsFormat = "xlsx"
+)
+
+// Valid indicates whether the value is a known member of the GetV1AgreementsByidTimelineParamsFormat enum.
+func (e GetV1AgreementsByidTimelineParamsFormat) Valid() bool {
+	switch e {
+	case GetV1AgreementsByidTimelineParamsFormatCsv:
+		return true
+	case GetV1AgreementsByidTimelineParamsFormatJson:
+		return true
+	case GetV1AgreementsByidTimelineParamsFormatXlsx:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetV1AuditVerifyParamsFormat.
+const (
+	GetV1AuditVerifyParamsFormatCsv  GetV1AuditVerifyParamsFormat = "csv"
+	GetV1AuditVerifyParamsFormatJson GetV1AuditVerifyParamsFormat = "json"
+	GetV1AuditVerifyParamsFormatXlsx GetV1AuditVerifyParamsFormat = "xlsx"
+)
+
+// Valid indicates whether the value is a known member of the GetV1AuditVerifyParamsFormat enum.
+func (e GetV1AuditVerifyParamsFormat) Valid() bool {
+	switch e {
+	case GetV1AuditVerifyParamsFormatCsv:
+		return true
+	case GetV1AuditVerifyParamsFormatJson:
+		return true
+	case GetV1AuditVerifyParamsFormatXlsx:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetV1CardsByidParamsFormat.
+const (
+	GetV1CardsByidParamsFormatCsv  GetV1CardsByidParamsFormat = "csv"
+	GetV1CardsByidParamsFormatJson GetV1CardsByidParamsFormat = "json"
+	GetV1CardsByidParamsFormatXlsx GetV1CardsByidParamsFormat = "xlsx"
+)
+
+// Valid indicates whether the value is a known member of the GetV1CardsByidParamsFormat enum.
+func (e GetV1CardsByidParamsFormat) Valid() bool {
+	switch e {
+	case GetV1CardsByidParamsFormatCsv:
+		return true
+	case GetV1CardsByidParamsFormatJson:
+		return true
+	case GetV1CardsByidParamsFormatXlsx:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetV1CommitmentsParamsFormat.
+const (
+	GetV1CommitmentsParamsFormatCsv  GetV1CommitmentsParamsFormat = "csv"
+	GetV1CommitmentsParamsFormatJson GetV1CommitmentsParamsFormat = "json"
+	GetV1CommitmentsParamsFormatXlsx GetV1CommitmentsParamsFormat = "xlsx"
+)
+
+// Valid indicates whether the value is a known member of the GetV1CommitmentsParamsFormat enum.
+func (e GetV1CommitmentsParamsFormat) Valid() bool {
+	switch e {
+	case GetV1CommitmentsParamsFormatCsv:
+		return true
+	case GetV1CommitmentsParamsFormatJson:
+		return true
+	case GetV1CommitmentsParamsFormatXlsx:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetV1ComplianceParamsFormat.
+const (
+	GetV1ComplianceParamsFormatCsv  GetV1ComplianceParamsFormat = "csv"
+	GetV1ComplianceParamsFormatJson GetV1ComplianceParamsFormat = "json"
+	GetV1ComplianceParamsFormatXlsx GetV1ComplianceParamsFormat = "xlsx"
+)
+
+// Valid indicates whether the value is a known member of the GetV1ComplianceParamsFormat enum.
+func (e GetV1ComplianceParamsFormat) Valid() bool {
+	switch e {
+	case GetV1ComplianceParamsFormatCsv:
+		return true
+	case GetV1ComplianceParamsFormatJson:
+		return true
+	case GetV1ComplianceParamsFormatXlsx:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetV1ContactsParamsFormat.
+const (
+	GetV1ContactsParamsFormatCsv  GetV1ContactsParamsFormat = "csv"
+	GetV1ContactsParamsFormatJson GetV1ContactsParamsFormat = "json"
+	GetV1ContactsParamsFormatXlsx GetV1ContactsParamsFormat = "xlsx"
+)
+
+// Valid indicates whether the value is a known member of the GetV1ContactsParamsFormat enum.
+func (e GetV1ContactsParamsFormat) Valid() bool {
+	switch e {
+	case GetV1ContactsParamsFormatCsv:
+		return true
+	case GetV1ContactsParamsFormatJson:
+		return true
+	case GetV1ContactsParamsFormatXlsx:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetV1GuidelinesParamsFormat.
+const (
+	GetV1GuidelinesParamsFormatCsv  GetV1GuidelinesParamsFormat = "csv"
+	GetV1GuidelinesParamsFormatJson GetV1GuidelinesParamsFormat = "json"
+	GetV1GuidelinesParamsFormatXlsx GetV1GuidelinesParamsFormat = "xlsx"
+)
+
+// Valid indicates whether the value is a known member of the GetV1GuidelinesParamsFormat enum.
+func (e GetV1GuidelinesParamsFormat) Valid() bool {
+	switch e {
+	case GetV1GuidelinesParamsFormatCsv:
+		return true
+	case GetV1GuidelinesParamsFormatJson:
+		return true
+	case GetV1GuidelinesParamsFormatXlsx:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetV1GuidelinesByversionParamsFormat.
+const (
+	GetV1GuidelinesByversionParamsFormatCsv  GetV1GuidelinesByversionParamsFormat = "csv"
+	GetV1GuidelinesByversionParamsFormatJson GetV1GuidelinesByversionParamsFormat = "json"
+	GetV1GuidelinesByversionParamsFormatXlsx GetV1GuidelinesByversionParamsFormat = "xlsx"
+)
+
+// Valid indicates whether the value is a known member of the GetV1GuidelinesByversionParamsFormat enum.
+func (e GetV1GuidelinesByversionParamsFormat) Valid() bool {
+	switch e {
+	case GetV1GuidelinesByversionParamsFormatCsv:
+		return true
+	case GetV1GuidelinesByversionParamsFormatJson:
+		return true
+	case GetV1GuidelinesByversionParamsFormatXlsx:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetV1HistoryParamsFormat.
+const (
+	GetV1HistoryParamsFormatCsv  GetV1HistoryParamsFormat = "csv"
+	GetV1HistoryParamsFormatJson GetV1HistoryParamsFormat = "json"
+	GetV1HistoryParamsFormatXlsx GetV1HistoryParamsFormat = "xlsx"
+)
+
+// Valid indicates whether the value is a known member of the GetV1HistoryParamsFormat enum.
+func (e GetV1HistoryParamsFormat) Valid() bool {
+	switch e {
+	case GetV1HistoryParamsFormatCsv:
+		return true
+	case GetV1HistoryParamsFormatJson:
+		return true
+	case GetV1HistoryParamsFormatXlsx:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetV1LocalitiesParamsFormat.
+const (
+	GetV1LocalitiesParamsFormatCsv  GetV1LocalitiesParamsFormat = "csv"
+	GetV1LocalitiesParamsFormatJson GetV1LocalitiesParamsFormat = "json"
+	GetV1LocalitiesParamsFormatXlsx GetV1LocalitiesParamsFormat = "xlsx"
+)
+
+// Valid indicates whether the value is a known member of the GetV1LocalitiesParamsFormat enum.
+func (e GetV1LocalitiesParamsFormat) Valid() bool {
+	switch e {
+	case GetV1LocalitiesParamsFormatCsv:
+		return true
+	case GetV1LocalitiesParamsFormatJson:
+		return true
+	case GetV1LocalitiesParamsFormatXlsx:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetV1NetworkParamsFormat.
+const (
+	GetV1NetworkParamsFormatCsv  GetV1NetworkParamsFormat = "csv"
+	GetV1NetworkParamsFormatJson GetV1NetworkParamsFormat = "json"
+	GetV1NetworkParamsFormatXlsx GetV1NetworkParamsFormat = "xlsx"
+)
+
+// Valid indicates whether the value is a known member of the GetV1NetworkParamsFormat enum.
+func (e GetV1NetworkParamsFormat) Valid() bool {
+	switch e {
+	case GetV1NetworkParamsFormatCsv:
+		return true
+	case GetV1NetworkParamsFormatJson:
+		return true
+	case GetV1NetworkParamsFormatXlsx:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetV1PartnersParamsFormat.
+const (
+	GetV1PartnersParamsFormatCsv  GetV1PartnersParamsFormat = "csv"
+	GetV1PartnersParamsFormatJson GetV1PartnersParamsFormat = "json"
+	GetV1PartnersParamsFormatXlsx GetV1PartnersParamsFormat = "xlsx"
+)
+
+// Valid indicates whether the value is a known member of the GetV1PartnersParamsFormat enum.
+func (e GetV1PartnersParamsFormat) Valid() bool {
+	switch e {
+	case GetV1PartnersParamsFormatCsv:
+		return true
+	case GetV1PartnersParamsFormatJson:
+		return true
+	case GetV1PartnersParamsFormatXlsx:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetV1PartnersByidContactsHistoryParamsFormat.
+const (
+	GetV1PartnersByidContactsHistoryParamsFormatCsv  GetV1PartnersByidContactsHistoryParamsFormat = "csv"
+	GetV1PartnersByidContactsHistoryParamsFormatJson GetV1PartnersByidContactsHistoryParamsFormat = "json"
+	GetV1PartnersByidContactsHistoryParamsFormatXlsx GetV1PartnersByidContactsHistoryParamsFormat = "xlsx"
+)
+
+// Valid indicates whether the value is a known member of the GetV1PartnersByidContactsHistoryParamsFormat enum.
+func (e GetV1PartnersByidContactsHistoryParamsFormat) Valid() bool {
+	switch e {
+	case GetV1PartnersByidContactsHistoryParamsFormatCsv:
+		return true
+	case GetV1PartnersByidContactsHistoryParamsFormatJson:
+		return true
+	case GetV1PartnersByidContactsHistoryParamsFormatXlsx:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetV1ProjectionsParamsFormat.
+const (
+	GetV1ProjectionsParamsFormatCsv  GetV1ProjectionsParamsFormat = "csv"
+	GetV1ProjectionsParamsFormatJson GetV1ProjectionsParamsFormat = "json"
+	GetV1ProjectionsParamsFormatXlsx GetV1ProjectionsParamsFormat = "xlsx"
+)
+
+// Valid indicates whether the value is a known member of the GetV1ProjectionsParamsFormat enum.
+func (e GetV1ProjectionsParamsFormat) Valid() bool {
+	switch e {
+	case GetV1ProjectionsParamsFormatCsv:
+		return true
+	case GetV1ProjectionsParamsFormatJson:
+		return true
+	case GetV1ProjectionsParamsFormatXlsx:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetV1StatisticsParamsFormat.
+const (
+	GetV1StatisticsParamsFormatCsv  GetV1StatisticsParamsFormat = "csv"
+	GetV1StatisticsParamsFormatJson GetV1StatisticsParamsFormat = "json"
+	GetV1StatisticsParamsFormatXlsx GetV1StatisticsParamsFormat = "xlsx"
+)
+
+// Valid indicates whether the value is a known member of the GetV1StatisticsParamsFormat enum.
+func (e GetV1StatisticsParamsFormat) Valid() bool {
+	switch e {
+	case GetV1StatisticsParamsFormatCsv:
+		return true
+	case GetV1StatisticsParamsFormatJson:
+		return true
+	case GetV1StatisticsParamsFormatXlsx:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetV1StatisticsCrossUseParamsFormat.
+const (
+	GetV1StatisticsCrossUseParamsFormatCsv  GetV1StatisticsCrossUseParamsFormat = "csv"
+	GetV1StatisticsCrossUseParamsFormatJson GetV1StatisticsCrossUseParamsFormat = "json"
+	GetV1StatisticsCrossUseParamsFormatXlsx GetV1StatisticsCrossUseParamsFormat = "xlsx"
+)
+
+// Valid indicates whether the value is a known member of the GetV1StatisticsCrossUseParamsFormat enum.
+func (e GetV1StatisticsCrossUseParamsFormat) Valid() bool {
+	switch e {
+	case GetV1StatisticsCrossUseParamsFormatCsv:
+		return true
+	case GetV1StatisticsCrossUseParamsFormatJson:
+		return true
+	case GetV1StatisticsCrossUseParamsFormatXlsx:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetV1StatisticsNationalParamsFormat.
+const (
+	GetV1StatisticsNationalParamsFormatCsv  GetV1StatisticsNationalParamsFormat = "csv"
+	GetV1StatisticsNationalParamsFormatJson GetV1StatisticsNationalParamsFormat = "json"
+	GetV1StatisticsNationalParamsFormatXlsx GetV1StatisticsNationalParamsFormat = "xlsx"
+)
+
+// Valid indicates whether the value is a known member of the GetV1StatisticsNationalParamsFormat enum.
+func (e GetV1StatisticsNationalParamsFormat) Valid() bool {
+	switch e {
+	case GetV1StatisticsNationalParamsFormatCsv:
+		return true
+	case GetV1StatisticsNationalParamsFormatJson:
+		return true
+	case GetV1StatisticsNationalParamsFormatXlsx:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetV1StatisticsNationalByyearParamsFormat.
+const (
+	GetV1StatisticsNationalByyearParamsFormatCsv  GetV1StatisticsNationalByyearParamsFormat = "csv"
+	GetV1StatisticsNationalByyearParamsFormatJson GetV1StatisticsNationalByyearParamsFormat = "json"
+	GetV1StatisticsNationalByyearParamsFormatXlsx GetV1StatisticsNationalByyearParamsFormat = "xlsx"
+)
+
+// Valid indicates whether the value is a known member of the GetV1StatisticsNationalByyearParamsFormat enum.
+func (e GetV1StatisticsNationalByyearParamsFormat) Valid() bool {
+	switch e {
+	case GetV1StatisticsNationalByyearParamsFormatCsv:
+		return true
+	case GetV1StatisticsNationalByyearParamsFormatJson:
+		return true
+	case GetV1StatisticsNationalByyearParamsFormatXlsx:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetV1UsesParamsFormat.
+const (
+	GetV1UsesParamsFormatCsv  GetV1UsesParamsFormat = "csv"
+	GetV1UsesParamsFormatJson GetV1UsesParamsFormat = "json"
+	GetV1UsesParamsFormatXlsx GetV1UsesParamsFormat = "xlsx"
+)
+
+// Valid indicates whether the value is a known member of the GetV1UsesParamsFormat enum.
+func (e GetV1UsesParamsFormat) Valid() bool {
+	switch e {
+	case GetV1UsesParamsFormatCsv:
+		return true
+	case GetV1UsesParamsFormatJson:
+		return true
+	case GetV1UsesParamsFormatXlsx:
+		return true
+	default:
+		return false
+	}
+}
+
 // Agreement defines model for Agreement.
 type Agreement struct {
 	Id              *string             `json:"id,omitempty"`
@@ -747,6 +1275,43 @@ type BadPosition struct {
 	Kind     *string `json:"kind,omitempty"`
 	Position *int    `json:"position,omitempty"`
 	Seal     *int    `json:"seal,omitempty"`
+}
+
+// CardBackground defines model for CardBackground.
+type CardBackground struct {
+	CancelledOn *openapi_types.Date `json:"cancelledOn,omitempty"`
+	Holder      *Holder             `json:"holder,omitempty"`
+	IssuedOn    *openapi_types.Date `json:"issuedOn,omitempty"`
+	Issuer      *string             `json:"issuer,omitempty"`
+	Locality    *string             `json:"locality,omitempty"`
+	Periods     *[]CardPeriod       `json:"periods,omitempty"`
+	ReplacedOn  *openapi_types.Date `json:"replacedOn,omitempty"`
+	Replaces    *string             `json:"replaces,omitempty"`
+}
+
+// CardCheck defines model for CardCheck.
+type CardCheck struct {
+	Background   *CardBackground     `json:"background,omitempty"`
+	ChildTickets *int                `json:"childTickets,omitempty"`
+	Id           *string             `json:"id,omitempty"`
+	Kind         *CardCheckKind      `json:"kind,omitempty"`
+	On           *openapi_types.Date `json:"on,omitempty"`
+	Reason       *string             `json:"reason,omitempty"`
+	Status       *string             `json:"status,omitempty"`
+	Successor    *string             `json:"successor,omitempty"`
+	UsableHere   *bool               `json:"usableHere,omitempty"`
+	UsesThisYear *[]Use              `json:"usesThisYear,omitempty"`
+	ValidUntil   *openapi_types.Date `json:"validUntil,omitempty"`
+	Venue        *string             `json:"venue,omitempty"`
+}
+
+// CardCheckKind defines model for CardCheck.Kind.
+type CardCheckKind string
+
+// CardPeriod defines model for CardPeriod.
+type CardPeriod struct {
+	From  *openapi_types.Date `json:"from,omitempty"`
+	Until *openapi_types.Date `json:"until,omitempty"`
 }
 
 // CommandResult defines model for CommandResult.
@@ -796,6 +1361,48 @@ type Contact struct {
 	To          *openapi_types.Date `json:"to,omitempty"`
 }
 
+// ContactsPartner defines model for ContactsPartner.
+type ContactsPartner struct {
+	ApprovedOn *openapi_types.Date      `json:"approvedOn,omitempty"`
+	Category   *ContactsPartnerCategory `json:"category,omitempty"`
+	Id         *string                  `json:"id,omitempty"`
+	JoinedOn   *openapi_types.Date      `json:"joinedOn,omitempty"`
+	Kind       *ContactsPartnerKind     `json:"kind,omitempty"`
+	LeftOn     *openapi_types.Date      `json:"leftOn,omitempty"`
+	Locality   *string                  `json:"locality,omitempty"`
+	Name       *string                  `json:"name,omitempty"`
+	State      *string                  `json:"state,omitempty"`
+}
+
+// ContactsPartnerCategory defines model for ContactsPartner.Category.
+type ContactsPartnerCategory string
+
+// ContactsPartnerKind defines model for ContactsPartner.Kind.
+type ContactsPartnerKind string
+
+// CrossUse defines model for CrossUse.
+type CrossUse struct {
+	From       *int           `json:"from,omitempty"`
+	Locality   *string        `json:"locality,omitempty"`
+	Rows       *[]CrossUseRow `json:"rows,omitempty"`
+	Suppressed *bool          `json:"suppressed,omitempty"`
+	To         *int           `json:"to,omitempty"`
+}
+
+// CrossUseRow defines model for CrossUseRow.
+type CrossUseRow struct {
+	AdultUses       *int    `json:"adultUses,omitempty"`
+	CardsRegistered *int    `json:"cardsRegistered,omitempty"`
+	CardsUsed       *int    `json:"cardsUsed,omitempty"`
+	ChildTickets    *int    `json:"childTickets,omitempty"`
+	HomeLocality    *string `json:"homeLocality,omitempty"`
+	Key             *string `json:"key,omitempty"`
+	Suppressed      *bool   `json:"suppressed,omitempty"`
+	TotalUses       *int    `json:"totalUses,omitempty"`
+	VenueLocality   *string `json:"venueLocality,omitempty"`
+	Year            *int    `json:"year,omitempty"`
+}
+
 // Entry defines model for Entry.
 type Entry struct {
 	Note       *string             `json:"note,omitempty"`
@@ -822,11 +1429,33 @@ type Event struct {
 	Version       *int       `json:"version,omitempty"`
 }
 
+// FenceHolder defines model for FenceHolder.
+type FenceHolder struct {
+	ApplicationName *string  `json:"applicationName,omitempty"`
+	Database        *string  `json:"database,omitempty"`
+	HeldEvents      *int     `json:"heldEvents,omitempty"`
+	HeldSeconds     *float32 `json:"heldSeconds,omitempty"`
+	OpenSeconds     *float32 `json:"openSeconds,omitempty"`
+	Pid             *int     `json:"pid,omitempty"`
+	Prepared        *string  `json:"prepared,omitempty"`
+	State           *string  `json:"state,omitempty"`
+	User            *string  `json:"user,omitempty"`
+}
+
 // FieldError defines model for FieldError.
 type FieldError struct {
 	Code    *string `json:"code,omitempty"`
 	Field   *string `json:"field,omitempty"`
 	Message *string `json:"message,omitempty"`
+}
+
+// GuidelineVersion defines model for GuidelineVersion.
+type GuidelineVersion struct {
+	AdoptedOn      *openapi_types.Date `json:"adoptedOn,omitempty"`
+	EffectiveFrom  *openapi_types.Date `json:"effectiveFrom,omitempty"`
+	EffectiveUntil *openapi_types.Date `json:"effectiveUntil,omitempty"`
+	Rules          *Rules              `json:"rules,omitempty"`
+	Version        *string             `json:"version,omitempty"`
 }
 
 // Health defines model for Health.
@@ -840,6 +1469,15 @@ type HistoryPage struct {
 	Events    *[]Event `json:"events,omitempty"`
 	Next      *string  `json:"next,omitempty"`
 	NextAfter *int     `json:"nextAfter,omitempty"`
+}
+
+// Holder defines model for Holder.
+type Holder struct {
+	BirthYear     *int    `json:"birthYear,omitempty"`
+	Gender        *string `json:"gender,omitempty"`
+	LifeSituation *string `json:"lifeSituation,omitempty"`
+	MinorChildren *int    `json:"minorChildren,omitempty"`
+	PostalCode    *string `json:"postalCode,omitempty"`
 }
 
 // Locality defines model for Locality.
@@ -860,6 +1498,20 @@ type LocalityFinding struct {
 	Locality    *string             `json:"locality,omitempty"`
 	Name        *string             `json:"name,omitempty"`
 }
+
+// Member defines model for Member.
+type Member struct {
+	Id             *string             `json:"id,omitempty"`
+	JoinedOn       *openapi_types.Date `json:"joinedOn,omitempty"`
+	LeftOn         *openapi_types.Date `json:"leftOn,omitempty"`
+	Municipalities *[]string           `json:"municipalities,omitempty"`
+	Name           *string             `json:"name,omitempty"`
+	Scope          *MemberScope        `json:"scope,omitempty"`
+	State          *string             `json:"state,omitempty"`
+}
+
+// MemberScope defines model for Member.Scope.
+type MemberScope string
 
 // NationalTable defines model for NationalTable.
 type NationalTable struct {
@@ -963,17 +1615,18 @@ type ProjectionFault struct {
 
 // ProjectionStatus defines model for ProjectionStatus.
 type ProjectionStatus struct {
-	Failure    *ProjectionFault `json:"failure,omitempty"`
-	Handler    *string          `json:"handler,omitempty"`
-	Head       *int             `json:"head,omitempty"`
-	LagEvents  *int             `json:"lagEvents,omitempty"`
-	LagSeconds *float32         `json:"lagSeconds,omitempty"`
-	Name       *string          `json:"name,omitempty"`
-	Position   *int             `json:"position,omitempty"`
-	Rebuild    *RebuildProgress `json:"rebuild,omitempty"`
-	Skipped    *int             `json:"skipped,omitempty"`
-	State      *string          `json:"state,omitempty"`
-	UpdatedAt  *string          `json:"updatedAt,omitempty"`
+	Failure     *ProjectionFault `json:"failure,omitempty"`
+	FenceHeldBy *FenceHolder     `json:"fenceHeldBy,omitempty"`
+	Handler     *string          `json:"handler,omitempty"`
+	Head        *int             `json:"head,omitempty"`
+	LagEvents   *int             `json:"lagEvents,omitempty"`
+	LagSeconds  *float32         `json:"lagSeconds,omitempty"`
+	Name        *string          `json:"name,omitempty"`
+	Position    *int             `json:"position,omitempty"`
+	Rebuild     *RebuildProgress `json:"rebuild,omitempty"`
+	Skipped     *int             `json:"skipped,omitempty"`
+	State       *string          `json:"state,omitempty"`
+	UpdatedAt   *string          `json:"updatedAt,omitempty"`
 }
 
 // RebuildProgress defines model for RebuildProgress.
@@ -1002,6 +1655,17 @@ type Row struct {
 	Key             *string `json:"key,omitempty"`
 	Suppressed      *bool   `json:"suppressed,omitempty"`
 	TotalUses       *int    `json:"totalUses,omitempty"`
+}
+
+// Rules defines model for Rules.
+type Rules struct {
+	AgeBands               *[]int    `json:"ageBands,omitempty"`
+	CardValidityMonths     *int      `json:"cardValidityMonths,omitempty"`
+	Categories             *[]string `json:"categories,omitempty"`
+	ChildTicketMaxAge      *int      `json:"childTicketMaxAge,omitempty"`
+	ChildTicketsForCourses *bool     `json:"childTicketsForCourses,omitempty"`
+	MinHolderAge           *int      `json:"minHolderAge,omitempty"`
+	SmallCellThreshold     *int      `json:"smallCellThreshold,omitempty"`
 }
 
 // SealInfo defines model for SealInfo.
@@ -1053,6 +1717,31 @@ type UploadRow struct {
 
 // UploadRowStatus defines model for UploadRow.Status.
 type UploadRowStatus string
+
+// Use defines model for Use.
+type Use struct {
+	Assistant     *bool               `json:"assistant,omitempty"`
+	Cancelled     *bool               `json:"cancelled,omitempty"`
+	Card          *string             `json:"card,omitempty"`
+	Category      *string             `json:"category,omitempty"`
+	ChildTickets  *int                `json:"childTickets,omitempty"`
+	Id            *string             `json:"id,omitempty"`
+	Kind          *UseKind            `json:"kind,omitempty"`
+	Position      *int                `json:"position,omitempty"`
+	UsedOn        *openapi_types.Date `json:"usedOn,omitempty"`
+	Venue         *string             `json:"venue,omitempty"`
+	VenueLocality *string             `json:"venueLocality,omitempty"`
+}
+
+// UseKind defines model for Use.Kind.
+type UseKind string
+
+// UsesPage defines model for UsesPage.
+type UsesPage struct {
+	Next      *string `json:"next,omitempty"`
+	NextAfter *int    `json:"nextAfter,omitempty"`
+	Uses      *[]Use  `json:"uses,omitempty"`
+}
 
 // VerifyReport defines model for VerifyReport.
 type VerifyReport struct {
@@ -1653,7 +2342,7 @@ type SignAgreementRequest struct {
 	// Examples: 2024-01-01
 	ValidFrom openapi_types.Date `json:"validFrom"`
 
-	// ValidUntil The last day in force.
+	// ValidUntil The last day in force; left out (null) for a network agreement valid until further notice.
 	//
 	// Examples: 2025-12-31
 	ValidUntil *openapi_types.Date `json:"validUntil,omitempty"`
@@ -1721,7 +2410,13 @@ type GetV1AgreementsParams struct {
 
 	// InForceOn Only agreements in force on this business date.
 	InForceOn *openapi_types.Date `form:"inForceOn,omitempty" json:"inForceOn,omitempty"`
+
+	// Format json (the default), csv (also Accept: text/csv; UTF-8 with a BOM, ';'-separated, a header row; a list exports every row of its filter) or xlsx.
+	Format *GetV1AgreementsParamsFormat `form:"format,omitempty" json:"format,omitempty"`
 }
+
+// GetV1AgreementsParamsFormat defines parameters for GetV1Agreements.
+type GetV1AgreementsParamsFormat string
 
 // PostV1AgreementsParams defines parameters for PostV1Agreements.
 type PostV1AgreementsParams struct {
@@ -1745,13 +2440,40 @@ type PostV1AgreementsByidTerminationParams struct {
 type GetV1AgreementsByidTimelineParams struct {
 	// AsOf Business date; today by default.
 	AsOf *openapi_types.Date `form:"asOf,omitempty" json:"asOf,omitempty"`
+
+	// Format json (the default), csv (also Accept: text/csv; UTF-8 with a BOM, ';'-separated, a header row; a list exports every row of its filter) or xlsx.
+	Format *GetV1AgreementsByidTimelineParamsFormat `form:"format,omitempty" json:"format,omitempty"`
 }
+
+// GetV1AgreementsByidTimelineParamsFormat defines parameters for GetV1AgreementsByidTimeline.
+type GetV1AgreementsByidTimelineParamsFormat string
+
+// GetV1AuditVerifyParams defines parameters for GetV1AuditVerify.
+type GetV1AuditVerifyParams struct {
+	// Format json (the default), csv (also Accept: text/csv; UTF-8 with a BOM, ';'-separated, a header row; a list exports every row of its filter) or xlsx.
+	Format *GetV1AuditVerifyParamsFormat `form:"format,omitempty" json:"format,omitempty"`
+}
+
+// GetV1AuditVerifyParamsFormat defines parameters for GetV1AuditVerify.
+type GetV1AuditVerifyParamsFormat string
 
 // PostV1CardsParams defines parameters for PostV1Cards.
 type PostV1CardsParams struct {
 	// IdempotencyKey Makes the request safe to retry: a retry gets the first answer.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
+
+// GetV1CardsByidParams defines parameters for GetV1CardsByid.
+type GetV1CardsByidParams struct {
+	// Venue The venue to check against (a venue always checks against itself).
+	Venue *string `form:"venue,omitempty" json:"venue,omitempty"`
+
+	// Format json (the default), csv (also Accept: text/csv; UTF-8 with a BOM, ';'-separated, a header row; a list exports every row of its filter) or xlsx.
+	Format *GetV1CardsByidParamsFormat `form:"format,omitempty" json:"format,omitempty"`
+}
+
+// GetV1CardsByidParamsFormat defines parameters for GetV1CardsByid.
+type GetV1CardsByidParamsFormat string
 
 // PatchV1CardsByidParams defines parameters for PatchV1CardsByid.
 type PatchV1CardsByidParams struct {
@@ -1799,7 +2521,13 @@ type GetV1CommitmentsParams struct {
 
 	// On Business date; today by default.
 	On *openapi_types.Date `form:"on,omitempty" json:"on,omitempty"`
+
+	// Format json (the default), csv (also Accept: text/csv; UTF-8 with a BOM, ';'-separated, a header row; a list exports every row of its filter) or xlsx.
+	Format *GetV1CommitmentsParamsFormat `form:"format,omitempty" json:"format,omitempty"`
 }
+
+// GetV1CommitmentsParamsFormat defines parameters for GetV1Commitments.
+type GetV1CommitmentsParamsFormat string
 
 // GetV1ComplianceParams defines parameters for GetV1Compliance.
 type GetV1ComplianceParams struct {
@@ -1808,19 +2536,49 @@ type GetV1ComplianceParams struct {
 
 	// On Business date; today by default.
 	On *openapi_types.Date `form:"on,omitempty" json:"on,omitempty"`
+
+	// Format json (the default), csv (also Accept: text/csv; UTF-8 with a BOM, ';'-separated, a header row; a list exports every row of its filter) or xlsx.
+	Format *GetV1ComplianceParamsFormat `form:"format,omitempty" json:"format,omitempty"`
 }
+
+// GetV1ComplianceParamsFormat defines parameters for GetV1Compliance.
+type GetV1ComplianceParamsFormat string
 
 // GetV1ContactsParams defines parameters for GetV1Contacts.
 type GetV1ContactsParams struct {
 	// Locality Limit to one locality; coordinators, issuers and venues default to (and may only ask for) their own.
 	Locality *string `form:"locality,omitempty" json:"locality,omitempty"`
+
+	// Format json (the default), csv (also Accept: text/csv; UTF-8 with a BOM, ';'-separated, a header row; a list exports every row of its filter) or xlsx.
+	Format *GetV1ContactsParamsFormat `form:"format,omitempty" json:"format,omitempty"`
 }
+
+// GetV1ContactsParamsFormat defines parameters for GetV1Contacts.
+type GetV1ContactsParamsFormat string
+
+// GetV1GuidelinesParams defines parameters for GetV1Guidelines.
+type GetV1GuidelinesParams struct {
+	// Format json (the default), csv (also Accept: text/csv; UTF-8 with a BOM, ';'-separated, a header row; a list exports every row of its filter) or xlsx.
+	Format *GetV1GuidelinesParamsFormat `form:"format,omitempty" json:"format,omitempty"`
+}
+
+// GetV1GuidelinesParamsFormat defines parameters for GetV1Guidelines.
+type GetV1GuidelinesParamsFormat string
 
 // PostV1GuidelinesParams defines parameters for PostV1Guidelines.
 type PostV1GuidelinesParams struct {
 	// IdempotencyKey Makes the request safe to retry: a retry gets the first answer.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
+
+// GetV1GuidelinesByversionParams defines parameters for GetV1GuidelinesByversion.
+type GetV1GuidelinesByversionParams struct {
+	// Format json (the default), csv (also Accept: text/csv; UTF-8 with a BOM, ';'-separated, a header row; a list exports every row of its filter) or xlsx.
+	Format *GetV1GuidelinesByversionParamsFormat `form:"format,omitempty" json:"format,omitempty"`
+}
+
+// GetV1GuidelinesByversionParamsFormat defines parameters for GetV1GuidelinesByversion.
+type GetV1GuidelinesByversionParamsFormat string
 
 // GetV1HistoryParams defines parameters for GetV1History.
 type GetV1HistoryParams struct {
@@ -1843,7 +2601,25 @@ type GetV1HistoryParams struct {
 
 	// Limit Page size, at most 1000.
 	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Format json (the default), csv (also Accept: text/csv; UTF-8 with a BOM, ';'-separated, a header row; a list exports every row of its filter) or xlsx.
+	Format *GetV1HistoryParamsFormat `form:"format,omitempty" json:"format,omitempty"`
 }
+
+// GetV1HistoryParamsFormat defines parameters for GetV1History.
+type GetV1HistoryParamsFormat string
+
+// GetV1LocalitiesParams defines parameters for GetV1Localities.
+type GetV1LocalitiesParams struct {
+	// Locality Limit to one locality; coordinators, issuers and venues default to (and may only ask for) their own.
+	Locality *string `form:"locality,omitempty" json:"locality,omitempty"`
+
+	// Format json (the default), csv (also Accept: text/csv; UTF-8 with a BOM, ';'-separated, a header row; a list exports every row of its filter) or xlsx.
+	Format *GetV1LocalitiesParamsFormat `form:"format,omitempty" json:"format,omitempty"`
+}
+
+// GetV1LocalitiesParamsFormat defines parameters for GetV1Localities.
+type GetV1LocalitiesParamsFormat string
 
 // PostV1LocalitiesParams defines parameters for PostV1Localities.
 type PostV1LocalitiesParams struct {
@@ -1882,7 +2658,34 @@ type GetV1NetworkParams struct {
 
 	// AsOf Business date; today by default.
 	AsOf *openapi_types.Date `form:"asOf,omitempty" json:"asOf,omitempty"`
+
+	// Format json (the default), csv (also Accept: text/csv; UTF-8 with a BOM, ';'-separated, a header row; a list exports every row of its filter) or xlsx.
+	Format *GetV1NetworkParamsFormat `form:"format,omitempty" json:"format,omitempty"`
 }
+
+// GetV1NetworkParamsFormat defines parameters for GetV1Network.
+type GetV1NetworkParamsFormat string
+
+// GetV1PartnersParams defines parameters for GetV1Partners.
+type GetV1PartnersParams struct {
+	// Locality Limit to one locality; coordinators, issuers and venues default to (and may only ask for) their own.
+	Locality *string `form:"locality,omitempty" json:"locality,omitempty"`
+
+	// Kind issuer or venue.
+	Kind *string `form:"kind,omitempty" json:"kind,omitempty"`
+
+	// Category social, health, wellbeing, ngo, culture, education, science or sport.
+	Category *string `form:"category,omitempty" json:"category,omitempty"`
+
+	// Status joined, approved or left.
+	Status *string `form:"status,omitempty" json:"status,omitempty"`
+
+	// Format json (the default), csv (also Accept: text/csv; UTF-8 with a BOM, ';'-separated, a header row; a list exports every row of its filter) or xlsx.
+	Format *GetV1PartnersParamsFormat `form:"format,omitempty" json:"format,omitempty"`
+}
+
+// GetV1PartnersParamsFormat defines parameters for GetV1Partners.
+type GetV1PartnersParamsFormat string
 
 // PostV1PartnersParams defines parameters for PostV1Partners.
 type PostV1PartnersParams struct {
@@ -1908,11 +2711,29 @@ type PutV1PartnersByidContactParams struct {
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
+// GetV1PartnersByidContactsHistoryParams defines parameters for GetV1PartnersByidContactsHistory.
+type GetV1PartnersByidContactsHistoryParams struct {
+	// Format json (the default), csv (also Accept: text/csv; UTF-8 with a BOM, ';'-separated, a header row; a list exports every row of its filter) or xlsx.
+	Format *GetV1PartnersByidContactsHistoryParamsFormat `form:"format,omitempty" json:"format,omitempty"`
+}
+
+// GetV1PartnersByidContactsHistoryParamsFormat defines parameters for GetV1PartnersByidContactsHistory.
+type GetV1PartnersByidContactsHistoryParamsFormat string
+
 // PostV1PartnersByidDepartureParams defines parameters for PostV1PartnersByidDeparture.
 type PostV1PartnersByidDepartureParams struct {
 	// IdempotencyKey Makes the request safe to retry: a retry gets the first answer.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
+
+// GetV1ProjectionsParams defines parameters for GetV1Projections.
+type GetV1ProjectionsParams struct {
+	// Format json (the default), csv (also Accept: text/csv; UTF-8 with a BOM, ';'-separated, a header row; a list exports every row of its filter) or xlsx.
+	Format *GetV1ProjectionsParamsFormat `form:"format,omitempty" json:"format,omitempty"`
+}
+
+// GetV1ProjectionsParamsFormat defines parameters for GetV1Projections.
+type GetV1ProjectionsParamsFormat string
 
 // GetV1StatisticsParams defines parameters for GetV1Statistics.
 type GetV1StatisticsParams struct {
@@ -1933,7 +2754,73 @@ type GetV1StatisticsParams struct {
 
 	// AsOf Record time: the figures as the log stood then.
 	AsOf *time.Time `form:"asOf,omitempty" json:"asOf,omitempty"`
+
+	// Format json (the default), csv (also Accept: text/csv; UTF-8 with a BOM, ';'-separated, a header row; a list exports every row of its filter) or xlsx.
+	Format *GetV1StatisticsParamsFormat `form:"format,omitempty" json:"format,omitempty"`
 }
+
+// GetV1StatisticsParamsFormat defines parameters for GetV1Statistics.
+type GetV1StatisticsParamsFormat string
+
+// GetV1StatisticsCrossUseParams defines parameters for GetV1StatisticsCrossUse.
+type GetV1StatisticsCrossUseParams struct {
+	// Locality Rows where this locality is home or venue; a coordinator's own (the default).
+	Locality *string `form:"locality,omitempty" json:"locality,omitempty"`
+
+	// From First year.
+	From *int `form:"from,omitempty" json:"from,omitempty"`
+
+	// To Last year.
+	To *int `form:"to,omitempty" json:"to,omitempty"`
+
+	// Format json (the default), csv (also Accept: text/csv; UTF-8 with a BOM, ';'-separated, a header row; a list exports every row of its filter) or xlsx.
+	Format *GetV1StatisticsCrossUseParamsFormat `form:"format,omitempty" json:"format,omitempty"`
+}
+
+// GetV1StatisticsCrossUseParamsFormat defines parameters for GetV1StatisticsCrossUse.
+type GetV1StatisticsCrossUseParamsFormat string
+
+// GetV1StatisticsNationalParams defines parameters for GetV1StatisticsNational.
+type GetV1StatisticsNationalParams struct {
+	// Format json (the default), csv (also Accept: text/csv; UTF-8 with a BOM, ';'-separated, a header row; a list exports every row of its filter) or xlsx.
+	Format *GetV1StatisticsNationalParamsFormat `form:"format,omitempty" json:"format,omitempty"`
+}
+
+// GetV1StatisticsNationalParamsFormat defines parameters for GetV1StatisticsNational.
+type GetV1StatisticsNationalParamsFormat string
+
+// GetV1StatisticsNationalByyearParams defines parameters for GetV1StatisticsNationalByyear.
+type GetV1StatisticsNationalByyearParams struct {
+	// Format json (the default), csv (also Accept: text/csv; UTF-8 with a BOM, ';'-separated, a header row; a list exports every row of its filter) or xlsx.
+	Format *GetV1StatisticsNationalByyearParamsFormat `form:"format,omitempty" json:"format,omitempty"`
+}
+
+// GetV1StatisticsNationalByyearParamsFormat defines parameters for GetV1StatisticsNationalByyear.
+type GetV1StatisticsNationalByyearParamsFormat string
+
+// GetV1UsesParams defines parameters for GetV1Uses.
+type GetV1UsesParams struct {
+	// Venue The venue; a venue lists its own (the default).
+	Venue *string `form:"venue,omitempty" json:"venue,omitempty"`
+
+	// From First use date (inclusive).
+	From *openapi_types.Date `form:"from,omitempty" json:"from,omitempty"`
+
+	// To Last use date (inclusive).
+	To *openapi_types.Date `form:"to,omitempty" json:"to,omitempty"`
+
+	// After Only uses after this position (the next link sets it).
+	After *int `form:"after,omitempty" json:"after,omitempty"`
+
+	// Limit Page size, at most 1000.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Format json (the default), csv (also Accept: text/csv; UTF-8 with a BOM, ';'-separated, a header row; a list exports every row of its filter) or xlsx.
+	Format *GetV1UsesParamsFormat `form:"format,omitempty" json:"format,omitempty"`
+}
+
+// GetV1UsesParamsFormat defines parameters for GetV1Uses.
+type GetV1UsesParamsFormat string
 
 // PostV1UsesParams defines parameters for PostV1Uses.
 type PostV1UsesParams struct {
@@ -2153,7 +3040,7 @@ type ClientInterface interface {
 	// GetV1AuditVerify Verify the log's hash chain and seals; ok is false and firstBad names the first bad position when it was tampered with.
 	//
 	// Corresponds with GET /v1/audit/verify (the `GetV1AuditVerify` operationId).
-	GetV1AuditVerify(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GetV1AuditVerify(ctx context.Context, params *GetV1AuditVerifyParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// PostV1CardsWithBody Issue a card (an approved, committed issuer office; issuer defaults to the caller).
 	//
@@ -2168,6 +3055,11 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/cards (the `PostV1Cards` operationId).
 	PostV1Cards(ctx context.Context, params *PostV1CardsParams, body PostV1CardsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetV1CardsByid The card check: status, valid until, children's tickets and whether a use at this venue today would be accepted (reason code when not); the card's own locality, national and auditors also see the background and this year's uses. An unknown well-formed card is not_registered.
+	//
+	// Corresponds with GET /v1/cards/{id} (the `GetV1CardsByid` operationId).
+	GetV1CardsByid(ctx context.Context, id string, params *GetV1CardsByidParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// PatchV1CardsByidWithBody Correct a card's registered details; the fields given replace the registered ones.
 	//
@@ -2268,6 +3160,11 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/contacts (the `GetV1Contacts` operationId).
 	GetV1Contacts(ctx context.Context, params *GetV1ContactsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetV1Guidelines Every version of the national guideline with its rules, in effective order.
+	//
+	// Corresponds with GET /v1/guidelines (the `GetV1Guidelines` operationId).
+	GetV1Guidelines(ctx context.Context, params *GetV1GuidelinesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// PostV1GuidelinesWithBody Adopt a new version of the national guideline (Kaikukeskus).
 	//
 	// Takes any type of body and a specified content type.
@@ -2282,10 +3179,20 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/guidelines (the `PostV1Guidelines` operationId).
 	PostV1Guidelines(ctx context.Context, params *PostV1GuidelinesParams, body PostV1GuidelinesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetV1GuidelinesByversion One version of the national guideline with its rules.
+	//
+	// Corresponds with GET /v1/guidelines/{version} (the `GetV1GuidelinesByversion` operationId).
+	GetV1GuidelinesByversion(ctx context.Context, version string, params *GetV1GuidelinesByversionParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetV1History The network history by position, paged with after and a next link.
 	//
 	// Corresponds with GET /v1/history (the `GetV1History` operationId).
 	GetV1History(ctx context.Context, params *GetV1HistoryParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetV1Localities The localities with their scope, municipalities and state today (those that left included).
+	//
+	// Corresponds with GET /v1/localities (the `GetV1Localities` operationId).
+	GetV1Localities(ctx context.Context, params *GetV1LocalitiesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// PostV1LocalitiesWithBody Register a locality (Kaikukeskus).
 	//
@@ -2362,6 +3269,11 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/network (the `GetV1Network` operationId).
 	GetV1Network(ctx context.Context, params *GetV1NetworkParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetV1Partners The partners with their kind, category and state.
+	//
+	// Corresponds with GET /v1/partners (the `GetV1Partners` operationId).
+	GetV1Partners(ctx context.Context, params *GetV1PartnersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// PostV1PartnersWithBody A partner (issuer office or venue) joins a locality.
 	//
 	// Takes any type of body and a specified content type.
@@ -2421,7 +3333,7 @@ type ClientInterface interface {
 	// GetV1PartnersByidContactsHistory Every contact person a partner had, in business-date order.
 	//
 	// Corresponds with GET /v1/partners/{id}/contacts/history (the `GetV1PartnersByidContactsHistory` operationId).
-	GetV1PartnersByidContactsHistory(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GetV1PartnersByidContactsHistory(ctx context.Context, id string, params *GetV1PartnersByidContactsHistoryParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// PostV1PartnersByidDepartureWithBody Record that a partner left the network.
 	//
@@ -2440,17 +3352,32 @@ type ClientInterface interface {
 	// GetV1Projections The projections' positions, lag, failures and rebuilds.
 	//
 	// Corresponds with GET /v1/projections (the `GetV1Projections` operationId).
-	GetV1Projections(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GetV1Projections(ctx context.Context, params *GetV1ProjectionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetV1Statistics Statistics grouped by locality, issuer, venue, month, ageGroup, postalArea or category; small cells suppressed for every role but national.
 	//
 	// Corresponds with GET /v1/statistics (the `GetV1Statistics` operationId).
 	GetV1Statistics(ctx context.Context, params *GetV1StatisticsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetV1StatisticsCrossUse Uses of cards outside their home locality (national-scope cards) by year, home locality and venue locality; small cells suppressed for every role but national.
+	//
+	// Corresponds with GET /v1/statistics/cross-use (the `GetV1StatisticsCrossUse` operationId).
+	GetV1StatisticsCrossUse(ctx context.Context, params *GetV1StatisticsCrossUseParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetV1StatisticsNational The published national annual table of every year with registrations or uses.
+	//
+	// Corresponds with GET /v1/statistics/national (the `GetV1StatisticsNational` operationId).
+	GetV1StatisticsNational(ctx context.Context, params *GetV1StatisticsNationalParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetV1StatisticsNationalByyear The published national annual table.
 	//
 	// Corresponds with GET /v1/statistics/national/{year} (the `GetV1StatisticsNationalByyear` operationId).
-	GetV1StatisticsNationalByyear(ctx context.Context, year string, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GetV1StatisticsNationalByyear(ctx context.Context, year string, params *GetV1StatisticsNationalByyearParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetV1Uses A venue's own uses by position, paged with after and a next link, cancelled ones marked.
+	//
+	// Corresponds with GET /v1/uses (the `GetV1Uses` operationId).
+	GetV1Uses(ctx context.Context, params *GetV1UsesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// PostV1UsesWithBody Upload uses recorded while offline, as CSV (UTF-8, ';' or ',' separated, a header row naming the columns card, usedOn and optionally category, kind, childTickets, assistant, id). Each row is judged by the rules at its own date; the answer lists each row as accepted or refused. Send an Idempotency-Key: rows without an id get one derived from it and the row number, so a retried upload records nothing twice.
 	//
@@ -2655,8 +3582,8 @@ func (c *Client) GetV1AgreementsByidTimeline(ctx context.Context, id string, par
 // GetV1AuditVerify Verify the log's hash chain and seals; ok is false and firstBad names the first bad position when it was tampered with.
 //
 // Corresponds with GET /v1/audit/verify (the `GetV1AuditVerify` operationId).
-func (c *Client) GetV1AuditVerify(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetV1AuditVerifyRequest(c.Server)
+func (c *Client) GetV1AuditVerify(ctx context.Context, params *GetV1AuditVerifyParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetV1AuditVerifyRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2691,6 +3618,21 @@ func (c *Client) PostV1CardsWithBody(ctx context.Context, params *PostV1CardsPar
 // Corresponds with POST /v1/cards (the `PostV1Cards` operationId).
 func (c *Client) PostV1Cards(ctx context.Context, params *PostV1CardsParams, body PostV1CardsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPostV1CardsRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetV1CardsByid The card check: status, valid until, children's tickets and whether a use at this venue today would be accepted (reason code when not); the card's own locality, national and auditors also see the background and this year's uses. An unknown well-formed card is not_registered.
+//
+// Corresponds with GET /v1/cards/{id} (the `GetV1CardsByid` operationId).
+func (c *Client) GetV1CardsByid(ctx context.Context, id string, params *GetV1CardsByidParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetV1CardsByidRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2950,6 +3892,21 @@ func (c *Client) GetV1Contacts(ctx context.Context, params *GetV1ContactsParams,
 	return c.Client.Do(req)
 }
 
+// GetV1Guidelines Every version of the national guideline with its rules, in effective order.
+//
+// Corresponds with GET /v1/guidelines (the `GetV1Guidelines` operationId).
+func (c *Client) GetV1Guidelines(ctx context.Context, params *GetV1GuidelinesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetV1GuidelinesRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // PostV1GuidelinesWithBody Adopt a new version of the national guideline (Kaikukeskus).
 //
 // Takes any type of body and a specified content type.
@@ -2984,11 +3941,41 @@ func (c *Client) PostV1Guidelines(ctx context.Context, params *PostV1GuidelinesP
 	return c.Client.Do(req)
 }
 
+// GetV1GuidelinesByversion One version of the national guideline with its rules.
+//
+// Corresponds with GET /v1/guidelines/{version} (the `GetV1GuidelinesByversion` operationId).
+func (c *Client) GetV1GuidelinesByversion(ctx context.Context, version string, params *GetV1GuidelinesByversionParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetV1GuidelinesByversionRequest(c.Server, version, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetV1History The network history by position, paged with after and a next link.
 //
 // Corresponds with GET /v1/history (the `GetV1History` operationId).
 func (c *Client) GetV1History(ctx context.Context, params *GetV1HistoryParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetV1HistoryRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetV1Localities The localities with their scope, municipalities and state today (those that left included).
+//
+// Corresponds with GET /v1/localities (the `GetV1Localities` operationId).
+func (c *Client) GetV1Localities(ctx context.Context, params *GetV1LocalitiesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetV1LocalitiesRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3184,6 +4171,21 @@ func (c *Client) GetV1Network(ctx context.Context, params *GetV1NetworkParams, r
 	return c.Client.Do(req)
 }
 
+// GetV1Partners The partners with their kind, category and state.
+//
+// Corresponds with GET /v1/partners (the `GetV1Partners` operationId).
+func (c *Client) GetV1Partners(ctx context.Context, params *GetV1PartnersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetV1PartnersRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // PostV1PartnersWithBody A partner (issuer office or venue) joins a locality.
 //
 // Takes any type of body and a specified content type.
@@ -3323,8 +4325,8 @@ func (c *Client) PutV1PartnersByidContact(ctx context.Context, id string, params
 // GetV1PartnersByidContactsHistory Every contact person a partner had, in business-date order.
 //
 // Corresponds with GET /v1/partners/{id}/contacts/history (the `GetV1PartnersByidContactsHistory` operationId).
-func (c *Client) GetV1PartnersByidContactsHistory(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetV1PartnersByidContactsHistoryRequest(c.Server, id)
+func (c *Client) GetV1PartnersByidContactsHistory(ctx context.Context, id string, params *GetV1PartnersByidContactsHistoryParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetV1PartnersByidContactsHistoryRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3372,8 +4374,8 @@ func (c *Client) PostV1PartnersByidDeparture(ctx context.Context, id string, par
 // GetV1Projections The projections' positions, lag, failures and rebuilds.
 //
 // Corresponds with GET /v1/projections (the `GetV1Projections` operationId).
-func (c *Client) GetV1Projections(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetV1ProjectionsRequest(c.Server)
+func (c *Client) GetV1Projections(ctx context.Context, params *GetV1ProjectionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetV1ProjectionsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3399,11 +4401,56 @@ func (c *Client) GetV1Statistics(ctx context.Context, params *GetV1StatisticsPar
 	return c.Client.Do(req)
 }
 
+// GetV1StatisticsCrossUse Uses of cards outside their home locality (national-scope cards) by year, home locality and venue locality; small cells suppressed for every role but national.
+//
+// Corresponds with GET /v1/statistics/cross-use (the `GetV1StatisticsCrossUse` operationId).
+func (c *Client) GetV1StatisticsCrossUse(ctx context.Context, params *GetV1StatisticsCrossUseParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetV1StatisticsCrossUseRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetV1StatisticsNational The published national annual table of every year with registrations or uses.
+//
+// Corresponds with GET /v1/statistics/national (the `GetV1StatisticsNational` operationId).
+func (c *Client) GetV1StatisticsNational(ctx context.Context, params *GetV1StatisticsNationalParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetV1StatisticsNationalRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetV1StatisticsNationalByyear The published national annual table.
 //
 // Corresponds with GET /v1/statistics/national/{year} (the `GetV1StatisticsNationalByyear` operationId).
-func (c *Client) GetV1StatisticsNationalByyear(ctx context.Context, year string, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetV1StatisticsNationalByyearRequest(c.Server, year)
+func (c *Client) GetV1StatisticsNationalByyear(ctx context.Context, year string, params *GetV1StatisticsNationalByyearParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetV1StatisticsNationalByyearRequest(c.Server, year, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetV1Uses A venue's own uses by position, paged with after and a next link, cancelled ones marked.
+//
+// Corresponds with GET /v1/uses (the `GetV1Uses` operationId).
+func (c *Client) GetV1Uses(ctx context.Context, params *GetV1UsesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetV1UsesRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3582,6 +4629,18 @@ func NewGetV1AgreementsRequest(server string, params *GetV1AgreementsParams) (*h
 		if params.InForceOn != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "inForceOn", *params.InForceOn, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Format != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "format", *params.Format, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -3831,6 +4890,18 @@ func NewGetV1AgreementsByidTimelineRequest(server string, id string, params *Get
 
 		}
 
+		if params.Format != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "format", *params.Format, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if encoded := queryValues.Encode(); encoded != "" {
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
@@ -3846,7 +4917,7 @@ func NewGetV1AgreementsByidTimelineRequest(server string, id string, params *Get
 }
 
 // NewGetV1AuditVerifyRequest constructs an http.Request for the GetV1AuditVerify method
-func NewGetV1AuditVerifyRequest(server string) (*http.Request, error) {
+func NewGetV1AuditVerifyRequest(server string, params *GetV1AuditVerifyParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -3862,6 +4933,33 @@ func NewGetV1AuditVerifyRequest(server string) (*http.Request, error) {
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Format != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "format", *params.Format, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -3922,6 +5020,79 @@ func NewPostV1CardsRequestWithBody(server string, params *PostV1CardsParams, con
 			req.Header.Set("Idempotency-Key", headerParam0)
 		}
 
+	}
+
+	return req, nil
+}
+
+// NewGetV1CardsByidRequest constructs an http.Request for the GetV1CardsByid method
+func NewGetV1CardsByidRequest(server string, id string, params *GetV1CardsByidParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/cards/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Venue != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "venue", *params.Venue, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Format != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "format", *params.Format, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
 	}
 
 	return req, nil
@@ -4370,6 +5541,18 @@ func NewGetV1CommitmentsRequest(server string, params *GetV1CommitmentsParams) (
 
 		}
 
+		if params.Format != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "format", *params.Format, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if encoded := queryValues.Encode(); encoded != "" {
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
@@ -4436,6 +5619,18 @@ func NewGetV1ComplianceRequest(server string, params *GetV1ComplianceParams) (*h
 
 		}
 
+		if params.Format != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "format", *params.Format, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if encoded := queryValues.Encode(); encoded != "" {
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
@@ -4481,6 +5676,72 @@ func NewGetV1ContactsRequest(server string, params *GetV1ContactsParams) (*http.
 		if params.Locality != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "locality", *params.Locality, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Format != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "format", *params.Format, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetV1GuidelinesRequest constructs an http.Request for the GetV1Guidelines method
+func NewGetV1GuidelinesRequest(server string, params *GetV1GuidelinesParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/guidelines")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Format != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "format", *params.Format, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -4554,6 +5815,67 @@ func NewPostV1GuidelinesRequestWithBody(server string, params *PostV1GuidelinesP
 			req.Header.Set("Idempotency-Key", headerParam0)
 		}
 
+	}
+
+	return req, nil
+}
+
+// NewGetV1GuidelinesByversionRequest constructs an http.Request for the GetV1GuidelinesByversion method
+func NewGetV1GuidelinesByversionRequest(server string, version string, params *GetV1GuidelinesByversionParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "version", version, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/guidelines/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Format != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "format", *params.Format, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
 	}
 
 	return req, nil
@@ -4674,6 +5996,84 @@ func NewGetV1HistoryRequest(server string, params *GetV1HistoryParams) (*http.Re
 		if params.Limit != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Format != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "format", *params.Format, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetV1LocalitiesRequest constructs an http.Request for the GetV1Localities method
+func NewGetV1LocalitiesRequest(server string, params *GetV1LocalitiesParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/localities")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Locality != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "locality", *params.Locality, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Format != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "format", *params.Format, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -5052,6 +6452,120 @@ func NewGetV1NetworkRequest(server string, params *GetV1NetworkParams) (*http.Re
 
 		}
 
+		if params.Format != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "format", *params.Format, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetV1PartnersRequest constructs an http.Request for the GetV1Partners method
+func NewGetV1PartnersRequest(server string, params *GetV1PartnersParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/partners")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Locality != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "locality", *params.Locality, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Kind != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "kind", *params.Kind, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Category != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "category", *params.Category, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Format != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "format", *params.Format, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if encoded := queryValues.Encode(); encoded != "" {
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
@@ -5308,7 +6822,7 @@ func NewPutV1PartnersByidContactRequestWithBody(server string, id string, params
 }
 
 // NewGetV1PartnersByidContactsHistoryRequest constructs an http.Request for the GetV1PartnersByidContactsHistory method
-func NewGetV1PartnersByidContactsHistoryRequest(server string, id string) (*http.Request, error) {
+func NewGetV1PartnersByidContactsHistoryRequest(server string, id string, params *GetV1PartnersByidContactsHistoryParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -5331,6 +6845,33 @@ func NewGetV1PartnersByidContactsHistoryRequest(server string, id string) (*http
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Format != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "format", *params.Format, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -5404,7 +6945,7 @@ func NewPostV1PartnersByidDepartureRequestWithBody(server string, id string, par
 }
 
 // NewGetV1ProjectionsRequest constructs an http.Request for the GetV1Projections method
-func NewGetV1ProjectionsRequest(server string) (*http.Request, error) {
+func NewGetV1ProjectionsRequest(server string, params *GetV1ProjectionsParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -5420,6 +6961,33 @@ func NewGetV1ProjectionsRequest(server string) (*http.Request, error) {
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Format != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "format", *params.Format, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -5530,6 +7098,162 @@ func NewGetV1StatisticsRequest(server string, params *GetV1StatisticsParams) (*h
 
 		}
 
+		if params.Format != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "format", *params.Format, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetV1StatisticsCrossUseRequest constructs an http.Request for the GetV1StatisticsCrossUse method
+func NewGetV1StatisticsCrossUseRequest(server string, params *GetV1StatisticsCrossUseParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/statistics/cross-use")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Locality != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "locality", *params.Locality, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.From != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "from", *params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.To != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "to", *params.To, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Format != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "format", *params.Format, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetV1StatisticsNationalRequest constructs an http.Request for the GetV1StatisticsNational method
+func NewGetV1StatisticsNationalRequest(server string, params *GetV1StatisticsNationalParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/statistics/national")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Format != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "format", *params.Format, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if encoded := queryValues.Encode(); encoded != "" {
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
@@ -5545,7 +7269,7 @@ func NewGetV1StatisticsRequest(server string, params *GetV1StatisticsParams) (*h
 }
 
 // NewGetV1StatisticsNationalByyearRequest constructs an http.Request for the GetV1StatisticsNationalByyear method
-func NewGetV1StatisticsNationalByyearRequest(server string, year string) (*http.Request, error) {
+func NewGetV1StatisticsNationalByyearRequest(server string, year string, params *GetV1StatisticsNationalByyearParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -5568,6 +7292,147 @@ func NewGetV1StatisticsNationalByyearRequest(server string, year string) (*http.
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Format != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "format", *params.Format, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetV1UsesRequest constructs an http.Request for the GetV1Uses method
+func NewGetV1UsesRequest(server string, params *GetV1UsesParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/uses")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Venue != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "venue", *params.Venue, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.From != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "from", *params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.To != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "to", *params.To, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Format != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "format", *params.Format, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -5755,7 +7620,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/audit/verify (the `GetV1AuditVerify` operationId).
-	GetV1AuditVerifyWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetV1AuditVerifyResponse, error)
+	GetV1AuditVerifyWithResponse(ctx context.Context, params *GetV1AuditVerifyParams, reqEditors ...RequestEditorFn) (*GetV1AuditVerifyResponse, error)
 
 	// PostV1CardsWithBodyWithResponse Issue a card (an approved, committed issuer office; issuer defaults to the caller).
 	//
@@ -5770,6 +7635,13 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/cards (the `PostV1Cards` operationId).
 	PostV1CardsWithResponse(ctx context.Context, params *PostV1CardsParams, body PostV1CardsJSONRequestBody, reqEditors ...RequestEditorFn) (*PostV1CardsResponse, error)
+
+	// GetV1CardsByidWithResponse The card check: status, valid until, children's tickets and whether a use at this venue today would be accepted (reason code when not); the card's own locality, national and auditors also see the background and this year's uses. An unknown well-formed card is not_registered.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/cards/{id} (the `GetV1CardsByid` operationId).
+	GetV1CardsByidWithResponse(ctx context.Context, id string, params *GetV1CardsByidParams, reqEditors ...RequestEditorFn) (*GetV1CardsByidResponse, error)
 
 	// PatchV1CardsByidWithBodyWithResponse Correct a card's registered details; the fields given replace the registered ones.
 	//
@@ -5876,6 +7748,13 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/contacts (the `GetV1Contacts` operationId).
 	GetV1ContactsWithResponse(ctx context.Context, params *GetV1ContactsParams, reqEditors ...RequestEditorFn) (*GetV1ContactsResponse, error)
 
+	// GetV1GuidelinesWithResponse Every version of the national guideline with its rules, in effective order.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/guidelines (the `GetV1Guidelines` operationId).
+	GetV1GuidelinesWithResponse(ctx context.Context, params *GetV1GuidelinesParams, reqEditors ...RequestEditorFn) (*GetV1GuidelinesResponse, error)
+
 	// PostV1GuidelinesWithBodyWithResponse Adopt a new version of the national guideline (Kaikukeskus).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -5890,12 +7769,26 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/guidelines (the `PostV1Guidelines` operationId).
 	PostV1GuidelinesWithResponse(ctx context.Context, params *PostV1GuidelinesParams, body PostV1GuidelinesJSONRequestBody, reqEditors ...RequestEditorFn) (*PostV1GuidelinesResponse, error)
 
+	// GetV1GuidelinesByversionWithResponse One version of the national guideline with its rules.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/guidelines/{version} (the `GetV1GuidelinesByversion` operationId).
+	GetV1GuidelinesByversionWithResponse(ctx context.Context, version string, params *GetV1GuidelinesByversionParams, reqEditors ...RequestEditorFn) (*GetV1GuidelinesByversionResponse, error)
+
 	// GetV1HistoryWithResponse The network history by position, paged with after and a next link.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/history (the `GetV1History` operationId).
 	GetV1HistoryWithResponse(ctx context.Context, params *GetV1HistoryParams, reqEditors ...RequestEditorFn) (*GetV1HistoryResponse, error)
+
+	// GetV1LocalitiesWithResponse The localities with their scope, municipalities and state today (those that left included).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/localities (the `GetV1Localities` operationId).
+	GetV1LocalitiesWithResponse(ctx context.Context, params *GetV1LocalitiesParams, reqEditors ...RequestEditorFn) (*GetV1LocalitiesResponse, error)
 
 	// PostV1LocalitiesWithBodyWithResponse Register a locality (Kaikukeskus).
 	//
@@ -5974,6 +7867,13 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/network (the `GetV1Network` operationId).
 	GetV1NetworkWithResponse(ctx context.Context, params *GetV1NetworkParams, reqEditors ...RequestEditorFn) (*GetV1NetworkResponse, error)
 
+	// GetV1PartnersWithResponse The partners with their kind, category and state.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/partners (the `GetV1Partners` operationId).
+	GetV1PartnersWithResponse(ctx context.Context, params *GetV1PartnersParams, reqEditors ...RequestEditorFn) (*GetV1PartnersResponse, error)
+
 	// PostV1PartnersWithBodyWithResponse A partner (issuer office or venue) joins a locality.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -6035,7 +7935,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/partners/{id}/contacts/history (the `GetV1PartnersByidContactsHistory` operationId).
-	GetV1PartnersByidContactsHistoryWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetV1PartnersByidContactsHistoryResponse, error)
+	GetV1PartnersByidContactsHistoryWithResponse(ctx context.Context, id string, params *GetV1PartnersByidContactsHistoryParams, reqEditors ...RequestEditorFn) (*GetV1PartnersByidContactsHistoryResponse, error)
 
 	// PostV1PartnersByidDepartureWithBodyWithResponse Record that a partner left the network.
 	//
@@ -6056,7 +7956,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/projections (the `GetV1Projections` operationId).
-	GetV1ProjectionsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetV1ProjectionsResponse, error)
+	GetV1ProjectionsWithResponse(ctx context.Context, params *GetV1ProjectionsParams, reqEditors ...RequestEditorFn) (*GetV1ProjectionsResponse, error)
 
 	// GetV1StatisticsWithResponse Statistics grouped by locality, issuer, venue, month, ageGroup, postalArea or category; small cells suppressed for every role but national.
 	//
@@ -6065,12 +7965,33 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/statistics (the `GetV1Statistics` operationId).
 	GetV1StatisticsWithResponse(ctx context.Context, params *GetV1StatisticsParams, reqEditors ...RequestEditorFn) (*GetV1StatisticsResponse, error)
 
+	// GetV1StatisticsCrossUseWithResponse Uses of cards outside their home locality (national-scope cards) by year, home locality and venue locality; small cells suppressed for every role but national.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/statistics/cross-use (the `GetV1StatisticsCrossUse` operationId).
+	GetV1StatisticsCrossUseWithResponse(ctx context.Context, params *GetV1StatisticsCrossUseParams, reqEditors ...RequestEditorFn) (*GetV1StatisticsCrossUseResponse, error)
+
+	// GetV1StatisticsNationalWithResponse The published national annual table of every year with registrations or uses.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/statistics/national (the `GetV1StatisticsNational` operationId).
+	GetV1StatisticsNationalWithResponse(ctx context.Context, params *GetV1StatisticsNationalParams, reqEditors ...RequestEditorFn) (*GetV1StatisticsNationalResponse, error)
+
 	// GetV1StatisticsNationalByyearWithResponse The published national annual table.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/statistics/national/{year} (the `GetV1StatisticsNationalByyear` operationId).
-	GetV1StatisticsNationalByyearWithResponse(ctx context.Context, year string, reqEditors ...RequestEditorFn) (*GetV1StatisticsNationalByyearResponse, error)
+	GetV1StatisticsNationalByyearWithResponse(ctx context.Context, year string, params *GetV1StatisticsNationalByyearParams, reqEditors ...RequestEditorFn) (*GetV1StatisticsNationalByyearResponse, error)
+
+	// GetV1UsesWithResponse A venue's own uses by position, paged with after and a next link, cancelled ones marked.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/uses (the `GetV1Uses` operationId).
+	GetV1UsesWithResponse(ctx context.Context, params *GetV1UsesParams, reqEditors ...RequestEditorFn) (*GetV1UsesResponse, error)
 
 	// PostV1UsesWithBodyWithResponse Upload uses recorded while offline, as CSV (UTF-8, ';' or ',' separated, a header row naming the columns card, usedOn and optionally category, kind, childTickets, assistant, id). Each row is judged by the rules at its own date; the answer lists each row as accepted or refused. Send an Idempotency-Key: rows without an id get one derived from it and the row number, so a retried upload records nothing twice.
 	//
@@ -6917,6 +8838,89 @@ func (r PostV1CardsResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r PostV1CardsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetV1CardsByidResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CardCheck
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem400
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem401
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem403
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem404
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem422
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem503
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetV1CardsByidResponse) GetJSON200() *CardCheck {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetV1CardsByidResponse) GetApplicationproblemJSON400() *Problem400 {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetV1CardsByidResponse) GetApplicationproblemJSON401() *Problem401 {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetV1CardsByidResponse) GetApplicationproblemJSON403() *Problem403 {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetV1CardsByidResponse) GetApplicationproblemJSON404() *Problem404 {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetV1CardsByidResponse) GetApplicationproblemJSON422() *Problem422 {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetV1CardsByidResponse) GetApplicationproblemJSON503() *Problem503 {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetV1CardsByidResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetV1CardsByidResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetV1CardsByidResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetV1CardsByidResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -7775,6 +9779,82 @@ func (r GetV1ContactsResponse) ContentType() string {
 	return ""
 }
 
+type GetV1GuidelinesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *[]GuidelineVersion
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem400
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem401
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem403
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem422
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem503
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetV1GuidelinesResponse) GetJSON200() *[]GuidelineVersion {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetV1GuidelinesResponse) GetApplicationproblemJSON400() *Problem400 {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetV1GuidelinesResponse) GetApplicationproblemJSON401() *Problem401 {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetV1GuidelinesResponse) GetApplicationproblemJSON403() *Problem403 {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetV1GuidelinesResponse) GetApplicationproblemJSON422() *Problem422 {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetV1GuidelinesResponse) GetApplicationproblemJSON503() *Problem503 {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetV1GuidelinesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetV1GuidelinesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetV1GuidelinesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetV1GuidelinesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type PostV1GuidelinesResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7872,6 +9952,89 @@ func (r PostV1GuidelinesResponse) ContentType() string {
 	return ""
 }
 
+type GetV1GuidelinesByversionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *GuidelineVersion
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem400
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem401
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem403
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem404
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem422
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem503
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetV1GuidelinesByversionResponse) GetJSON200() *GuidelineVersion {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetV1GuidelinesByversionResponse) GetApplicationproblemJSON400() *Problem400 {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetV1GuidelinesByversionResponse) GetApplicationproblemJSON401() *Problem401 {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetV1GuidelinesByversionResponse) GetApplicationproblemJSON403() *Problem403 {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetV1GuidelinesByversionResponse) GetApplicationproblemJSON404() *Problem404 {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetV1GuidelinesByversionResponse) GetApplicationproblemJSON422() *Problem422 {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetV1GuidelinesByversionResponse) GetApplicationproblemJSON503() *Problem503 {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetV1GuidelinesByversionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetV1GuidelinesByversionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetV1GuidelinesByversionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetV1GuidelinesByversionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetV1HistoryResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7942,6 +10105,82 @@ func (r GetV1HistoryResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetV1HistoryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetV1LocalitiesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *[]Member
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem400
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem401
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem403
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem422
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem503
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetV1LocalitiesResponse) GetJSON200() *[]Member {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetV1LocalitiesResponse) GetApplicationproblemJSON400() *Problem400 {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetV1LocalitiesResponse) GetApplicationproblemJSON401() *Problem401 {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetV1LocalitiesResponse) GetApplicationproblemJSON403() *Problem403 {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetV1LocalitiesResponse) GetApplicationproblemJSON422() *Problem422 {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetV1LocalitiesResponse) GetApplicationproblemJSON503() *Problem503 {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetV1LocalitiesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetV1LocalitiesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetV1LocalitiesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetV1LocalitiesResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -8531,6 +10770,82 @@ func (r GetV1NetworkResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetV1NetworkResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetV1PartnersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *[]ContactsPartner
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem400
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem401
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem403
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem422
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem503
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetV1PartnersResponse) GetJSON200() *[]ContactsPartner {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetV1PartnersResponse) GetApplicationproblemJSON400() *Problem400 {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetV1PartnersResponse) GetApplicationproblemJSON401() *Problem401 {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetV1PartnersResponse) GetApplicationproblemJSON403() *Problem403 {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetV1PartnersResponse) GetApplicationproblemJSON422() *Problem422 {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetV1PartnersResponse) GetApplicationproblemJSON503() *Problem503 {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetV1PartnersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetV1PartnersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetV1PartnersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetV1PartnersResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -9285,6 +11600,158 @@ func (r GetV1StatisticsResponse) ContentType() string {
 	return ""
 }
 
+type GetV1StatisticsCrossUseResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CrossUse
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem400
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem401
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem403
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem422
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem503
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetV1StatisticsCrossUseResponse) GetJSON200() *CrossUse {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetV1StatisticsCrossUseResponse) GetApplicationproblemJSON400() *Problem400 {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetV1StatisticsCrossUseResponse) GetApplicationproblemJSON401() *Problem401 {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetV1StatisticsCrossUseResponse) GetApplicationproblemJSON403() *Problem403 {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetV1StatisticsCrossUseResponse) GetApplicationproblemJSON422() *Problem422 {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetV1StatisticsCrossUseResponse) GetApplicationproblemJSON503() *Problem503 {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetV1StatisticsCrossUseResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetV1StatisticsCrossUseResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetV1StatisticsCrossUseResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetV1StatisticsCrossUseResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetV1StatisticsNationalResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *[]NationalTable
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem400
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem401
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem403
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem422
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem503
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetV1StatisticsNationalResponse) GetJSON200() *[]NationalTable {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetV1StatisticsNationalResponse) GetApplicationproblemJSON400() *Problem400 {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetV1StatisticsNationalResponse) GetApplicationproblemJSON401() *Problem401 {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetV1StatisticsNationalResponse) GetApplicationproblemJSON403() *Problem403 {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetV1StatisticsNationalResponse) GetApplicationproblemJSON422() *Problem422 {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetV1StatisticsNationalResponse) GetApplicationproblemJSON503() *Problem503 {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetV1StatisticsNationalResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetV1StatisticsNationalResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetV1StatisticsNationalResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetV1StatisticsNationalResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetV1StatisticsNationalByyearResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -9362,6 +11829,82 @@ func (r GetV1StatisticsNationalByyearResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetV1StatisticsNationalByyearResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetV1UsesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *UsesPage
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem400
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem401
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem403
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem422
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem503
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetV1UsesResponse) GetJSON200() *UsesPage {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetV1UsesResponse) GetApplicationproblemJSON400() *Problem400 {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetV1UsesResponse) GetApplicationproblemJSON401() *Problem401 {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetV1UsesResponse) GetApplicationproblemJSON403() *Problem403 {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetV1UsesResponse) GetApplicationproblemJSON422() *Problem422 {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetV1UsesResponse) GetApplicationproblemJSON503() *Problem503 {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetV1UsesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetV1UsesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetV1UsesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetV1UsesResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -9626,8 +12169,8 @@ func (c *ClientWithResponses) GetV1AgreementsByidTimelineWithResponse(ctx contex
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/audit/verify (the `GetV1AuditVerify` operationId).
-func (c *ClientWithResponses) GetV1AuditVerifyWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetV1AuditVerifyResponse, error) {
-	rsp, err := c.GetV1AuditVerify(ctx, reqEditors...)
+func (c *ClientWithResponses) GetV1AuditVerifyWithResponse(ctx context.Context, params *GetV1AuditVerifyParams, reqEditors ...RequestEditorFn) (*GetV1AuditVerifyResponse, error) {
+	rsp, err := c.GetV1AuditVerify(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -9658,6 +12201,19 @@ func (c *ClientWithResponses) PostV1CardsWithResponse(ctx context.Context, param
 		return nil, err
 	}
 	return ParsePostV1CardsResponse(rsp)
+}
+
+// GetV1CardsByidWithResponse The card check: status, valid until, children's tickets and whether a use at this venue today would be accepted (reason code when not); the card's own locality, national and auditors also see the background and this year's uses. An unknown well-formed card is not_registered.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/cards/{id} (the `GetV1CardsByid` operationId).
+func (c *ClientWithResponses) GetV1CardsByidWithResponse(ctx context.Context, id string, params *GetV1CardsByidParams, reqEditors ...RequestEditorFn) (*GetV1CardsByidResponse, error) {
+	rsp, err := c.GetV1CardsByid(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetV1CardsByidResponse(rsp)
 }
 
 // PatchV1CardsByidWithBodyWithResponse Correct a card's registered details; the fields given replace the registered ones.
@@ -9855,6 +12411,19 @@ func (c *ClientWithResponses) GetV1ContactsWithResponse(ctx context.Context, par
 	return ParseGetV1ContactsResponse(rsp)
 }
 
+// GetV1GuidelinesWithResponse Every version of the national guideline with its rules, in effective order.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/guidelines (the `GetV1Guidelines` operationId).
+func (c *ClientWithResponses) GetV1GuidelinesWithResponse(ctx context.Context, params *GetV1GuidelinesParams, reqEditors ...RequestEditorFn) (*GetV1GuidelinesResponse, error) {
+	rsp, err := c.GetV1Guidelines(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetV1GuidelinesResponse(rsp)
+}
+
 // PostV1GuidelinesWithBodyWithResponse Adopt a new version of the national guideline (Kaikukeskus).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -9881,6 +12450,19 @@ func (c *ClientWithResponses) PostV1GuidelinesWithResponse(ctx context.Context, 
 	return ParsePostV1GuidelinesResponse(rsp)
 }
 
+// GetV1GuidelinesByversionWithResponse One version of the national guideline with its rules.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/guidelines/{version} (the `GetV1GuidelinesByversion` operationId).
+func (c *ClientWithResponses) GetV1GuidelinesByversionWithResponse(ctx context.Context, version string, params *GetV1GuidelinesByversionParams, reqEditors ...RequestEditorFn) (*GetV1GuidelinesByversionResponse, error) {
+	rsp, err := c.GetV1GuidelinesByversion(ctx, version, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetV1GuidelinesByversionResponse(rsp)
+}
+
 // GetV1HistoryWithResponse The network history by position, paged with after and a next link.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -9892,6 +12474,19 @@ func (c *ClientWithResponses) GetV1HistoryWithResponse(ctx context.Context, para
 		return nil, err
 	}
 	return ParseGetV1HistoryResponse(rsp)
+}
+
+// GetV1LocalitiesWithResponse The localities with their scope, municipalities and state today (those that left included).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/localities (the `GetV1Localities` operationId).
+func (c *ClientWithResponses) GetV1LocalitiesWithResponse(ctx context.Context, params *GetV1LocalitiesParams, reqEditors ...RequestEditorFn) (*GetV1LocalitiesResponse, error) {
+	rsp, err := c.GetV1Localities(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetV1LocalitiesResponse(rsp)
 }
 
 // PostV1LocalitiesWithBodyWithResponse Register a locality (Kaikukeskus).
@@ -10037,6 +12632,19 @@ func (c *ClientWithResponses) GetV1NetworkWithResponse(ctx context.Context, para
 	return ParseGetV1NetworkResponse(rsp)
 }
 
+// GetV1PartnersWithResponse The partners with their kind, category and state.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/partners (the `GetV1Partners` operationId).
+func (c *ClientWithResponses) GetV1PartnersWithResponse(ctx context.Context, params *GetV1PartnersParams, reqEditors ...RequestEditorFn) (*GetV1PartnersResponse, error) {
+	rsp, err := c.GetV1Partners(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetV1PartnersResponse(rsp)
+}
+
 // PostV1PartnersWithBodyWithResponse A partner (issuer office or venue) joins a locality.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -10146,8 +12754,8 @@ func (c *ClientWithResponses) PutV1PartnersByidContactWithResponse(ctx context.C
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/partners/{id}/contacts/history (the `GetV1PartnersByidContactsHistory` operationId).
-func (c *ClientWithResponses) GetV1PartnersByidContactsHistoryWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetV1PartnersByidContactsHistoryResponse, error) {
-	rsp, err := c.GetV1PartnersByidContactsHistory(ctx, id, reqEditors...)
+func (c *ClientWithResponses) GetV1PartnersByidContactsHistoryWithResponse(ctx context.Context, id string, params *GetV1PartnersByidContactsHistoryParams, reqEditors ...RequestEditorFn) (*GetV1PartnersByidContactsHistoryResponse, error) {
+	rsp, err := c.GetV1PartnersByidContactsHistory(ctx, id, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -10185,8 +12793,8 @@ func (c *ClientWithResponses) PostV1PartnersByidDepartureWithResponse(ctx contex
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/projections (the `GetV1Projections` operationId).
-func (c *ClientWithResponses) GetV1ProjectionsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetV1ProjectionsResponse, error) {
-	rsp, err := c.GetV1Projections(ctx, reqEditors...)
+func (c *ClientWithResponses) GetV1ProjectionsWithResponse(ctx context.Context, params *GetV1ProjectionsParams, reqEditors ...RequestEditorFn) (*GetV1ProjectionsResponse, error) {
+	rsp, err := c.GetV1Projections(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -10206,17 +12814,56 @@ func (c *ClientWithResponses) GetV1StatisticsWithResponse(ctx context.Context, p
 	return ParseGetV1StatisticsResponse(rsp)
 }
 
+// GetV1StatisticsCrossUseWithResponse Uses of cards outside their home locality (national-scope cards) by year, home locality and venue locality; small cells suppressed for every role but national.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/statistics/cross-use (the `GetV1StatisticsCrossUse` operationId).
+func (c *ClientWithResponses) GetV1StatisticsCrossUseWithResponse(ctx context.Context, params *GetV1StatisticsCrossUseParams, reqEditors ...RequestEditorFn) (*GetV1StatisticsCrossUseResponse, error) {
+	rsp, err := c.GetV1StatisticsCrossUse(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetV1StatisticsCrossUseResponse(rsp)
+}
+
+// GetV1StatisticsNationalWithResponse The published national annual table of every year with registrations or uses.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/statistics/national (the `GetV1StatisticsNational` operationId).
+func (c *ClientWithResponses) GetV1StatisticsNationalWithResponse(ctx context.Context, params *GetV1StatisticsNationalParams, reqEditors ...RequestEditorFn) (*GetV1StatisticsNationalResponse, error) {
+	rsp, err := c.GetV1StatisticsNational(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetV1StatisticsNationalResponse(rsp)
+}
+
 // GetV1StatisticsNationalByyearWithResponse The published national annual table.
 //
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/statistics/national/{year} (the `GetV1StatisticsNationalByyear` operationId).
-func (c *ClientWithResponses) GetV1StatisticsNationalByyearWithResponse(ctx context.Context, year string, reqEditors ...RequestEditorFn) (*GetV1StatisticsNationalByyearResponse, error) {
-	rsp, err := c.GetV1StatisticsNationalByyear(ctx, year, reqEditors...)
+func (c *ClientWithResponses) GetV1StatisticsNationalByyearWithResponse(ctx context.Context, year string, params *GetV1StatisticsNationalByyearParams, reqEditors ...RequestEditorFn) (*GetV1StatisticsNationalByyearResponse, error) {
+	rsp, err := c.GetV1StatisticsNationalByyear(ctx, year, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParseGetV1StatisticsNationalByyearResponse(rsp)
+}
+
+// GetV1UsesWithResponse A venue's own uses by position, paged with after and a next link, cancelled ones marked.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/uses (the `GetV1Uses` operationId).
+func (c *ClientWithResponses) GetV1UsesWithResponse(ctx context.Context, params *GetV1UsesParams, reqEditors ...RequestEditorFn) (*GetV1UsesResponse, error) {
+	rsp, err := c.GetV1Uses(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetV1UsesResponse(rsp)
 }
 
 // PostV1UsesWithBodyWithResponse Upload uses recorded while offline, as CSV (UTF-8, ';' or ',' separated, a header row naming the columns card, usedOn and optionally category, kind, childTickets, assistant, id). Each row is judged by the rules at its own date; the answer lists each row as accepted or refused. Send an Idempotency-Key: rows without an id get one derived from it and the row number, so a retried upload records nothing twice.
@@ -10439,6 +13086,9 @@ func ParseGetV1AgreementsResponse(rsp *http.Response) (*GetV1AgreementsResponse,
 			return nil, err
 		}
 		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/csv) unsupported
 
 	}
 
@@ -10768,6 +13418,9 @@ func ParseGetV1AgreementsByidTimelineResponse(rsp *http.Response) (*GetV1Agreeme
 		}
 		response.ApplicationproblemJSON503 = &dest
 
+	case rsp.StatusCode == 200:
+		// Content-type (text/csv) unsupported
+
 	}
 
 	return response, nil
@@ -10828,6 +13481,9 @@ func ParseGetV1AuditVerifyResponse(rsp *http.Response) (*GetV1AuditVerifyRespons
 			return nil, err
 		}
 		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/csv) unsupported
 
 	}
 
@@ -10910,6 +13566,77 @@ func ParsePostV1CardsResponse(rsp *http.Response) (*PostV1CardsResponse, error) 
 			return nil, err
 		}
 		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetV1CardsByidResponse parses an HTTP response from a GetV1CardsByidWithResponse call
+func ParseGetV1CardsByidResponse(rsp *http.Response) (*GetV1CardsByidResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetV1CardsByidResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CardCheck
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem400
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem401
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem403
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem404
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem422
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem503
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/csv) unsupported
 
 	}
 
@@ -11506,6 +14233,9 @@ func ParseGetV1CommitmentsResponse(rsp *http.Response) (*GetV1CommitmentsRespons
 		}
 		response.ApplicationproblemJSON503 = &dest
 
+	case rsp.StatusCode == 200:
+		// Content-type (text/csv) unsupported
+
 	}
 
 	return response, nil
@@ -11567,6 +14297,9 @@ func ParseGetV1ComplianceResponse(rsp *http.Response) (*GetV1ComplianceResponse,
 		}
 		response.ApplicationproblemJSON503 = &dest
 
+	case rsp.StatusCode == 200:
+		// Content-type (text/csv) unsupported
+
 	}
 
 	return response, nil
@@ -11627,6 +14360,73 @@ func ParseGetV1ContactsResponse(rsp *http.Response) (*GetV1ContactsResponse, err
 			return nil, err
 		}
 		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/csv) unsupported
+
+	}
+
+	return response, nil
+}
+
+// ParseGetV1GuidelinesResponse parses an HTTP response from a GetV1GuidelinesWithResponse call
+func ParseGetV1GuidelinesResponse(rsp *http.Response) (*GetV1GuidelinesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetV1GuidelinesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest []GuidelineVersion
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem400
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem401
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem403
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem422
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem503
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/csv) unsupported
 
 	}
 
@@ -11715,6 +14515,77 @@ func ParsePostV1GuidelinesResponse(rsp *http.Response) (*PostV1GuidelinesRespons
 	return response, nil
 }
 
+// ParseGetV1GuidelinesByversionResponse parses an HTTP response from a GetV1GuidelinesByversionWithResponse call
+func ParseGetV1GuidelinesByversionResponse(rsp *http.Response) (*GetV1GuidelinesByversionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetV1GuidelinesByversionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest GuidelineVersion
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem400
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem401
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem403
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem404
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem422
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem503
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/csv) unsupported
+
+	}
+
+	return response, nil
+}
+
 // ParseGetV1HistoryResponse parses an HTTP response from a GetV1HistoryWithResponse call
 func ParseGetV1HistoryResponse(rsp *http.Response) (*GetV1HistoryResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -11770,6 +14641,73 @@ func ParseGetV1HistoryResponse(rsp *http.Response) (*GetV1HistoryResponse, error
 			return nil, err
 		}
 		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/csv) unsupported
+
+	}
+
+	return response, nil
+}
+
+// ParseGetV1LocalitiesResponse parses an HTTP response from a GetV1LocalitiesWithResponse call
+func ParseGetV1LocalitiesResponse(rsp *http.Response) (*GetV1LocalitiesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetV1LocalitiesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest []Member
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem400
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem401
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem403
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem422
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem503
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/csv) unsupported
 
 	}
 
@@ -12270,6 +15208,73 @@ func ParseGetV1NetworkResponse(rsp *http.Response) (*GetV1NetworkResponse, error
 		}
 		response.ApplicationproblemJSON503 = &dest
 
+	case rsp.StatusCode == 200:
+		// Content-type (text/csv) unsupported
+
+	}
+
+	return response, nil
+}
+
+// ParseGetV1PartnersResponse parses an HTTP response from a GetV1PartnersWithResponse call
+func ParseGetV1PartnersResponse(rsp *http.Response) (*GetV1PartnersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetV1PartnersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest []ContactsPartner
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem400
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem401
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem403
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem422
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem503
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/csv) unsupported
+
 	}
 
 	return response, nil
@@ -12687,6 +15692,9 @@ func ParseGetV1PartnersByidContactsHistoryResponse(rsp *http.Response) (*GetV1Pa
 		}
 		response.ApplicationproblemJSON503 = &dest
 
+	case rsp.StatusCode == 200:
+		// Content-type (text/csv) unsupported
+
 	}
 
 	return response, nil
@@ -12837,6 +15845,9 @@ func ParseGetV1ProjectionsResponse(rsp *http.Response) (*GetV1ProjectionsRespons
 		}
 		response.ApplicationproblemJSON503 = &dest
 
+	case rsp.StatusCode == 200:
+		// Content-type (text/csv) unsupported
+
 	}
 
 	return response, nil
@@ -12897,6 +15908,137 @@ func ParseGetV1StatisticsResponse(rsp *http.Response) (*GetV1StatisticsResponse,
 			return nil, err
 		}
 		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/csv) unsupported
+
+	}
+
+	return response, nil
+}
+
+// ParseGetV1StatisticsCrossUseResponse parses an HTTP response from a GetV1StatisticsCrossUseWithResponse call
+func ParseGetV1StatisticsCrossUseResponse(rsp *http.Response) (*GetV1StatisticsCrossUseResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetV1StatisticsCrossUseResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CrossUse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem400
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem401
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem403
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem422
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem503
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/csv) unsupported
+
+	}
+
+	return response, nil
+}
+
+// ParseGetV1StatisticsNationalResponse parses an HTTP response from a GetV1StatisticsNationalWithResponse call
+func ParseGetV1StatisticsNationalResponse(rsp *http.Response) (*GetV1StatisticsNationalResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetV1StatisticsNationalResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest []NationalTable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem400
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem401
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem403
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem422
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem503
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/csv) unsupported
 
 	}
 
@@ -12965,6 +16107,73 @@ func ParseGetV1StatisticsNationalByyearResponse(rsp *http.Response) (*GetV1Stati
 			return nil, err
 		}
 		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/csv) unsupported
+
+	}
+
+	return response, nil
+}
+
+// ParseGetV1UsesResponse parses an HTTP response from a GetV1UsesWithResponse call
+func ParseGetV1UsesResponse(rsp *http.Response) (*GetV1UsesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetV1UsesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest UsesPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem400
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem401
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem403
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem422
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem503
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/csv) unsupported
 
 	}
 

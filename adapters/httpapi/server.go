@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -43,6 +44,9 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// Version is the API version in the OpenAPI document; "" means "1".
 	Version string
+	// App, when set, answers the paths outside /v1/ that no route has
+	// (the web app at /, see adapters/webapp).
+	App http.Handler
 }
 
 // Validate reports a missing dependency or a mistake in the route table
@@ -118,7 +122,13 @@ func New(cfg Config) *Server {
 	// Recover sits inside Correlate and Metrics, so a panic's 500 is
 	// counted and logged with its correlation id.
 	r.Use(Correlate, Metrics(cfg.Metrics), AccessLog, Recover)
-	r.NotFound(func(w http.ResponseWriter, r *http.Request) { WriteError(w, r, errNoRoute) })
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		if cfg.App != nil && !strings.HasPrefix(r.URL.Path, "/v1/") {
+			cfg.App.ServeHTTP(w, r)
+			return
+		}
+		WriteError(w, r, errNoRoute)
+	})
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) { WriteError(w, r, errMethod) })
 	auth := Authenticate(cfg.Keys, cfg.AuthCacheTTL)
 	var idem func(http.Handler) http.Handler

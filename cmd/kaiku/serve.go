@@ -17,6 +17,7 @@ import (
 	"github.com/kaiku/kaiku/adapters/httpapi"
 	"github.com/kaiku/kaiku/adapters/natsbus"
 	"github.com/kaiku/kaiku/adapters/postgres"
+	"github.com/kaiku/kaiku/adapters/webapp"
 	"github.com/kaiku/kaiku/domain/audit"
 	"github.com/kaiku/kaiku/domain/command"
 	"github.com/kaiku/kaiku/projections/catalog"
@@ -146,19 +147,19 @@ flight, then stops the projectors at a checkpoint.`)
 	idem := postgres.NewIdempotency(pool, postgres.WithRetention(retention))
 	wg.Add(1)
 	go func() { defer wg.Done(); _ = idem.RunPurger(bg, time.Hour, log) }()
+	sessions := postgres.NewSessions(pool, 0, 0)
+	wg.Add(1)
+	go func() { defer wg.Done(); _ = sessions.RunPurger(bg, time.Hour, log) }()
 
+	deps := httpapi.Deps{Commands: commands, Views: views{pool: pool, store: store}, Projections: sup, Verify: verify, Fence: fence, Now: time.Now,
+		Personal: personalRoutes(pd)}
+	app := webapp.New(webapp.Config{Deps: deps, Keys: postgres.NewAPIKeys(pool), Sessions: sessions,
+		BehindTLSProxy: os.Getenv("KAIKU_TLS_PROXY") == "true"})
 	srv := httpapi.New(httpapi.Config{
 		Keys:        postgres.NewAPIKeys(pool),
 		Idempotency: idem,
-		Routes: httpapi.Routes(httpapi.Deps{
-			Commands:    commands,
-			Views:       views{pool: pool, store: store},
-			Projections: sup,
-			Verify:      verify,
-			Fence:       fence,
-			Now:         time.Now,
-			Personal:    personalRoutes(pd),
-		}),
+		Routes:      httpapi.Routes(deps),
+		App:         app.Handler(),
 		Ready:       ready,
 		Metrics:     reg,
 		MoreMetrics: sup,

@@ -1119,6 +1119,27 @@ func (e GetV1PartnersByidContactsHistoryParamsFormat) Valid() bool {
 	}
 }
 
+// Defines values for GetV1PersonalDataBysubjectParamsFormat.
+const (
+	GetV1PersonalDataBysubjectParamsFormatCsv  GetV1PersonalDataBysubjectParamsFormat = "csv"
+	GetV1PersonalDataBysubjectParamsFormatJson GetV1PersonalDataBysubjectParamsFormat = "json"
+	GetV1PersonalDataBysubjectParamsFormatXlsx GetV1PersonalDataBysubjectParamsFormat = "xlsx"
+)
+
+// Valid indicates whether the value is a known member of the GetV1PersonalDataBysubjectParamsFormat enum.
+func (e GetV1PersonalDataBysubjectParamsFormat) Valid() bool {
+	switch e {
+	case GetV1PersonalDataBysubjectParamsFormatCsv:
+		return true
+	case GetV1PersonalDataBysubjectParamsFormatJson:
+		return true
+	case GetV1PersonalDataBysubjectParamsFormatXlsx:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for GetV1ProjectionsParamsFormat.
 const (
 	GetV1ProjectionsParamsFormatCsv  GetV1ProjectionsParamsFormat = "csv"
@@ -1320,6 +1341,7 @@ type CommandResult struct {
 	Id       *string   `json:"id,omitempty"`
 	Position *int      `json:"position,omitempty"`
 	Stream   *string   `json:"stream,omitempty"`
+	Subjects *[]string `json:"subjects,omitempty"`
 	UseId    *string   `json:"useId,omitempty"`
 	Version  *int      `json:"version,omitempty"`
 }
@@ -1350,6 +1372,7 @@ type CommitmentVia string
 // Contact defines model for Contact.
 type Contact struct {
 	Email       *string             `json:"email,omitempty"`
+	Erased      *bool               `json:"erased,omitempty"`
 	From        *openapi_types.Date `json:"from,omitempty"`
 	Locality    *string             `json:"locality,omitempty"`
 	Name        *string             `json:"name,omitempty"`
@@ -1411,6 +1434,33 @@ type Entry struct {
 	RecordedAt *time.Time          `json:"recordedAt,omitempty"`
 	ValidUntil *openapi_types.Date `json:"validUntil,omitempty"`
 	What       *string             `json:"what,omitempty"`
+}
+
+// ErasureAnswer defines model for ErasureAnswer.
+type ErasureAnswer struct {
+	EventId         *string `json:"eventId,omitempty"`
+	IdempotencyRows *int    `json:"idempotencyRows,omitempty"`
+	ParkedRows      *int    `json:"parkedRows,omitempty"`
+	Parts           *int    `json:"parts,omitempty"`
+	Position        *int    `json:"position,omitempty"`
+	ReadModelRows   *int    `json:"readModelRows,omitempty"`
+	Reason          *string `json:"reason,omitempty"`
+	Subject         *string `json:"subject,omitempty"`
+}
+
+// ErasureEntry defines model for ErasureEntry.
+type ErasureEntry struct {
+	By         *string    `json:"by,omitempty"`
+	EventId    *string    `json:"eventId,omitempty"`
+	Position   *int       `json:"position,omitempty"`
+	Reason     *string    `json:"reason,omitempty"`
+	RecordedAt *time.Time `json:"recordedAt,omitempty"`
+	Subject    *string    `json:"subject,omitempty"`
+}
+
+// ErasureRequest defines model for ErasureRequest.
+type ErasureRequest struct {
+	Reason string `json:"reason"`
 }
 
 // Event defines model for Event.
@@ -1538,6 +1588,7 @@ type NetworkAgreementKind string
 // NetworkContact defines model for NetworkContact.
 type NetworkContact struct {
 	Email   *string `json:"email,omitempty"`
+	Erased  *bool   `json:"erased,omitempty"`
 	Name    *string `json:"name,omitempty"`
 	Phone   *string `json:"phone,omitempty"`
 	Subject *string `json:"subject,omitempty"`
@@ -1576,6 +1627,19 @@ type PartnerFindingKind string
 type Period struct {
 	From  *openapi_types.Date `json:"from,omitempty"`
 	Until *openapi_types.Date `json:"until,omitempty"`
+}
+
+// PersonalPart defines model for PersonalPart.
+type PersonalPart struct {
+	Event      *string     `json:"event,omitempty"`
+	EventId    *string     `json:"eventId,omitempty"`
+	OccurredAt *time.Time  `json:"occurredAt,omitempty"`
+	Personal   interface{} `json:"personal,omitempty"`
+	Position   *int        `json:"position,omitempty"`
+	RecordedAt *time.Time  `json:"recordedAt,omitempty"`
+	RecordedBy *string     `json:"recordedBy,omitempty"`
+	Stream     *string     `json:"stream,omitempty"`
+	Version    *int        `json:"version,omitempty"`
 }
 
 // Problem defines model for Problem.
@@ -1638,6 +1702,24 @@ type RebuildProgress struct {
 	Target    *int    `json:"target,omitempty"`
 }
 
+// RedactionAnswer defines model for RedactionAnswer.
+type RedactionAnswer struct {
+	By                *string    `json:"by,omitempty"`
+	Digest            *string    `json:"digest,omitempty"`
+	Field             *string    `json:"field,omitempty"`
+	Position          *int       `json:"position,omitempty"`
+	Reason            *string    `json:"reason,omitempty"`
+	RecordedAt        *time.Time `json:"recordedAt,omitempty"`
+	RedactionPosition *int       `json:"redactionPosition,omitempty"`
+}
+
+// RedactionRequest defines model for RedactionRequest.
+type RedactionRequest struct {
+	Field    string `json:"field"`
+	Position int    `json:"position"`
+	Reason   string `json:"reason"`
+}
+
 // Report defines model for Report.
 type Report struct {
 	ExpiringAgreements *[]AgreementFinding `json:"expiringAgreements,omitempty"`
@@ -1689,6 +1771,17 @@ type Statistics struct {
 	Rules      *string             `json:"rules,omitempty"`
 	Suppressed *bool               `json:"suppressed,omitempty"`
 	To         *openapi_types.Date `json:"to,omitempty"`
+}
+
+// SubjectAccess defines model for SubjectAccess.
+type SubjectAccess struct {
+	Erased       *bool           `json:"erased,omitempty"`
+	ErasedAt     *time.Time      `json:"erasedAt,omitempty"`
+	Erasures     *[]ErasureEntry `json:"erasures,omitempty"`
+	KeyCreatedAt *time.Time      `json:"keyCreatedAt,omitempty"`
+	Kind         *string         `json:"kind,omitempty"`
+	Parts        *[]PersonalPart `json:"parts,omitempty"`
+	Subject      *string         `json:"subject,omitempty"`
 }
 
 // Timeline defines model for Timeline.
@@ -2729,6 +2822,21 @@ type PostV1PartnersByidDepartureParams struct {
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
+// GetV1PersonalDataBysubjectParams defines parameters for GetV1PersonalDataBysubject.
+type GetV1PersonalDataBysubjectParams struct {
+	// Format json (the default), csv (also Accept: text/csv; UTF-8 with a BOM, ';'-separated, a header row; a list exports every row of its filter) or xlsx.
+	Format *GetV1PersonalDataBysubjectParamsFormat `form:"format,omitempty" json:"format,omitempty"`
+}
+
+// GetV1PersonalDataBysubjectParamsFormat defines parameters for GetV1PersonalDataBysubject.
+type GetV1PersonalDataBysubjectParamsFormat string
+
+// PostV1PersonalDataBysubjectErasureParams defines parameters for PostV1PersonalDataBysubjectErasure.
+type PostV1PersonalDataBysubjectErasureParams struct {
+	// IdempotencyKey Makes the request safe to retry: a retry gets the first answer.
+	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
 // GetV1ProjectionsParams defines parameters for GetV1Projections.
 type GetV1ProjectionsParams struct {
 	// Format json (the default), csv (also Accept: text/csv; UTF-8 with a BOM, ';'-separated, a header row; a list exports every row of its filter) or xlsx.
@@ -2737,6 +2845,12 @@ type GetV1ProjectionsParams struct {
 
 // GetV1ProjectionsParamsFormat defines parameters for GetV1Projections.
 type GetV1ProjectionsParamsFormat string
+
+// PostV1RedactionsParams defines parameters for PostV1Redactions.
+type PostV1RedactionsParams struct {
+	// IdempotencyKey Makes the request safe to retry: a retry gets the first answer.
+	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
 
 // GetV1StatisticsParams defines parameters for GetV1Statistics.
 type GetV1StatisticsParams struct {
@@ -2893,6 +3007,12 @@ type PutV1PartnersByidContactJSONRequestBody = ChangeContactRequest
 
 // PostV1PartnersByidDepartureJSONRequestBody defines body for PostV1PartnersByidDeparture for application/json ContentType.
 type PostV1PartnersByidDepartureJSONRequestBody = LeavePartnerRequest
+
+// PostV1PersonalDataBysubjectErasureJSONRequestBody defines body for PostV1PersonalDataBysubjectErasure for application/json ContentType.
+type PostV1PersonalDataBysubjectErasureJSONRequestBody = ErasureRequest
+
+// PostV1RedactionsJSONRequestBody defines body for PostV1Redactions for application/json ContentType.
+type PostV1RedactionsJSONRequestBody = RedactionRequest
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -3352,10 +3472,43 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/partners/{id}/departure (the `PostV1PartnersByidDeparture` operationId).
 	PostV1PartnersByidDeparture(ctx context.Context, id string, params *PostV1PartnersByidDepartureParams, body PostV1PartnersByidDepartureJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetV1PersonalDataBysubject Subject access (GDPR art. 15): every personal part held about a subject, with the events and dates it comes from.
+	//
+	// Corresponds with GET /v1/personal-data/{subject} (the `GetV1PersonalDataBysubject` operationId).
+	GetV1PersonalDataBysubject(ctx context.Context, subject string, params *GetV1PersonalDataBysubjectParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostV1PersonalDataBysubjectErasureWithBody Erase a subject's personal data (GDPR art. 17): destroys its key, removes its data everywhere, records personal.erased.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/personal-data/{subject}/erasure (the `PostV1PersonalDataBysubjectErasure` operationId).
+	PostV1PersonalDataBysubjectErasureWithBody(ctx context.Context, subject string, params *PostV1PersonalDataBysubjectErasureParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostV1PersonalDataBysubjectErasure Erase a subject's personal data (GDPR art. 17): destroys its key, removes its data everywhere, records personal.erased.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/personal-data/{subject}/erasure (the `PostV1PersonalDataBysubjectErasure` operationId).
+	PostV1PersonalDataBysubjectErasure(ctx context.Context, subject string, params *PostV1PersonalDataBysubjectErasureParams, body PostV1PersonalDataBysubjectErasureJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetV1Projections The projections' positions, lag, failures and rebuilds.
 	//
 	// Corresponds with GET /v1/projections (the `GetV1Projections` operationId).
 	GetV1Projections(ctx context.Context, params *GetV1ProjectionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostV1RedactionsWithBody Replace one field of a logged event (personal data outside a personal part) by an audited redaction marker (PostgreSQL log only).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/redactions (the `PostV1Redactions` operationId).
+	PostV1RedactionsWithBody(ctx context.Context, params *PostV1RedactionsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostV1Redactions Replace one field of a logged event (personal data outside a personal part) by an audited redaction marker (PostgreSQL log only).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/redactions (the `PostV1Redactions` operationId).
+	PostV1Redactions(ctx context.Context, params *PostV1RedactionsParams, body PostV1RedactionsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetV1Statistics Statistics grouped by locality, issuer, venue, month, ageGroup, postalArea or category; for every role but national, one ended calendar year with small cells suppressed (package disclosure).
 	//
@@ -4374,11 +4527,94 @@ func (c *Client) PostV1PartnersByidDeparture(ctx context.Context, id string, par
 	return c.Client.Do(req)
 }
 
+// GetV1PersonalDataBysubject Subject access (GDPR art. 15): every personal part held about a subject, with the events and dates it comes from.
+//
+// Corresponds with GET /v1/personal-data/{subject} (the `GetV1PersonalDataBysubject` operationId).
+func (c *Client) GetV1PersonalDataBysubject(ctx context.Context, subject string, params *GetV1PersonalDataBysubjectParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetV1PersonalDataBysubjectRequest(c.Server, subject, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostV1PersonalDataBysubjectErasureWithBody Erase a subject's personal data (GDPR art. 17): destroys its key, removes its data everywhere, records personal.erased.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/personal-data/{subject}/erasure (the `PostV1PersonalDataBysubjectErasure` operationId).
+func (c *Client) PostV1PersonalDataBysubjectErasureWithBody(ctx context.Context, subject string, params *PostV1PersonalDataBysubjectErasureParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostV1PersonalDataBysubjectErasureRequestWithBody(c.Server, subject, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostV1PersonalDataBysubjectErasure Erase a subject's personal data (GDPR art. 17): destroys its key, removes its data everywhere, records personal.erased.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/personal-data/{subject}/erasure (the `PostV1PersonalDataBysubjectErasure` operationId).
+func (c *Client) PostV1PersonalDataBysubjectErasure(ctx context.Context, subject string, params *PostV1PersonalDataBysubjectErasureParams, body PostV1PersonalDataBysubjectErasureJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostV1PersonalDataBysubjectErasureRequest(c.Server, subject, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetV1Projections The projections' positions, lag, failures and rebuilds.
 //
 // Corresponds with GET /v1/projections (the `GetV1Projections` operationId).
 func (c *Client) GetV1Projections(ctx context.Context, params *GetV1ProjectionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetV1ProjectionsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostV1RedactionsWithBody Replace one field of a logged event (personal data outside a personal part) by an audited redaction marker (PostgreSQL log only).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/redactions (the `PostV1Redactions` operationId).
+func (c *Client) PostV1RedactionsWithBody(ctx context.Context, params *PostV1RedactionsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostV1RedactionsRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostV1Redactions Replace one field of a logged event (personal data outside a personal part) by an audited redaction marker (PostgreSQL log only).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/redactions (the `PostV1Redactions` operationId).
+func (c *Client) PostV1Redactions(ctx context.Context, params *PostV1RedactionsParams, body PostV1RedactionsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostV1RedactionsRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -6947,6 +7183,129 @@ func NewPostV1PartnersByidDepartureRequestWithBody(server string, id string, par
 	return req, nil
 }
 
+// NewGetV1PersonalDataBysubjectRequest constructs an http.Request for the GetV1PersonalDataBysubject method
+func NewGetV1PersonalDataBysubjectRequest(server string, subject string, params *GetV1PersonalDataBysubjectParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "subject", subject, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/personal-data/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Format != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "format", *params.Format, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPostV1PersonalDataBysubjectErasureRequest calls the generic PostV1PersonalDataBysubjectErasure builder with application/json body
+func NewPostV1PersonalDataBysubjectErasureRequest(server string, subject string, params *PostV1PersonalDataBysubjectErasureParams, body PostV1PersonalDataBysubjectErasureJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPostV1PersonalDataBysubjectErasureRequestWithBody(server, subject, params, "application/json", bodyReader)
+}
+
+// NewPostV1PersonalDataBysubjectErasureRequestWithBody constructs an http.Request for the PostV1PersonalDataBysubjectErasure method, with any body, and a specified content type
+func NewPostV1PersonalDataBysubjectErasureRequestWithBody(server string, subject string, params *PostV1PersonalDataBysubjectErasureParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "subject", subject, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/personal-data/%s/erasure", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewGetV1ProjectionsRequest constructs an http.Request for the GetV1Projections method
 func NewGetV1ProjectionsRequest(server string, params *GetV1ProjectionsParams) (*http.Request, error) {
 	var err error
@@ -6996,6 +7355,61 @@ func NewGetV1ProjectionsRequest(server string, params *GetV1ProjectionsParams) (
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPostV1RedactionsRequest calls the generic PostV1Redactions builder with application/json body
+func NewPostV1RedactionsRequest(server string, params *PostV1RedactionsParams, body PostV1RedactionsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPostV1RedactionsRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewPostV1RedactionsRequestWithBody constructs an http.Request for the PostV1Redactions method, with any body, and a specified content type
+func NewPostV1RedactionsRequestWithBody(server string, params *PostV1RedactionsParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/redactions")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -7954,12 +8368,47 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/partners/{id}/departure (the `PostV1PartnersByidDeparture` operationId).
 	PostV1PartnersByidDepartureWithResponse(ctx context.Context, id string, params *PostV1PartnersByidDepartureParams, body PostV1PartnersByidDepartureJSONRequestBody, reqEditors ...RequestEditorFn) (*PostV1PartnersByidDepartureResponse, error)
 
+	// GetV1PersonalDataBysubjectWithResponse Subject access (GDPR art. 15): every personal part held about a subject, with the events and dates it comes from.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/personal-data/{subject} (the `GetV1PersonalDataBysubject` operationId).
+	GetV1PersonalDataBysubjectWithResponse(ctx context.Context, subject string, params *GetV1PersonalDataBysubjectParams, reqEditors ...RequestEditorFn) (*GetV1PersonalDataBysubjectResponse, error)
+
+	// PostV1PersonalDataBysubjectErasureWithBodyWithResponse Erase a subject's personal data (GDPR art. 17): destroys its key, removes its data everywhere, records personal.erased.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/personal-data/{subject}/erasure (the `PostV1PersonalDataBysubjectErasure` operationId).
+	PostV1PersonalDataBysubjectErasureWithBodyWithResponse(ctx context.Context, subject string, params *PostV1PersonalDataBysubjectErasureParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostV1PersonalDataBysubjectErasureResponse, error)
+
+	// PostV1PersonalDataBysubjectErasureWithResponse Erase a subject's personal data (GDPR art. 17): destroys its key, removes its data everywhere, records personal.erased.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/personal-data/{subject}/erasure (the `PostV1PersonalDataBysubjectErasure` operationId).
+	PostV1PersonalDataBysubjectErasureWithResponse(ctx context.Context, subject string, params *PostV1PersonalDataBysubjectErasureParams, body PostV1PersonalDataBysubjectErasureJSONRequestBody, reqEditors ...RequestEditorFn) (*PostV1PersonalDataBysubjectErasureResponse, error)
+
 	// GetV1ProjectionsWithResponse The projections' positions, lag, failures and rebuilds.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/projections (the `GetV1Projections` operationId).
 	GetV1ProjectionsWithResponse(ctx context.Context, params *GetV1ProjectionsParams, reqEditors ...RequestEditorFn) (*GetV1ProjectionsResponse, error)
+
+	// PostV1RedactionsWithBodyWithResponse Replace one field of a logged event (personal data outside a personal part) by an audited redaction marker (PostgreSQL log only).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/redactions (the `PostV1Redactions` operationId).
+	PostV1RedactionsWithBodyWithResponse(ctx context.Context, params *PostV1RedactionsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostV1RedactionsResponse, error)
+
+	// PostV1RedactionsWithResponse Replace one field of a logged event (personal data outside a personal part) by an audited redaction marker (PostgreSQL log only).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/redactions (the `PostV1Redactions` operationId).
+	PostV1RedactionsWithResponse(ctx context.Context, params *PostV1RedactionsParams, body PostV1RedactionsJSONRequestBody, reqEditors ...RequestEditorFn) (*PostV1RedactionsResponse, error)
 
 	// GetV1StatisticsWithResponse Statistics grouped by locality, issuer, venue, month, ageGroup, postalArea or category; for every role but national, one ended calendar year with small cells suppressed (package disclosure).
 	//
@@ -11451,6 +11900,193 @@ func (r PostV1PartnersByidDepartureResponse) ContentType() string {
 	return ""
 }
 
+type GetV1PersonalDataBysubjectResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SubjectAccess
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem400
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem401
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem403
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem404
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem422
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem503
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetV1PersonalDataBysubjectResponse) GetJSON200() *SubjectAccess {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetV1PersonalDataBysubjectResponse) GetApplicationproblemJSON400() *Problem400 {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetV1PersonalDataBysubjectResponse) GetApplicationproblemJSON401() *Problem401 {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetV1PersonalDataBysubjectResponse) GetApplicationproblemJSON403() *Problem403 {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetV1PersonalDataBysubjectResponse) GetApplicationproblemJSON404() *Problem404 {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetV1PersonalDataBysubjectResponse) GetApplicationproblemJSON422() *Problem422 {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetV1PersonalDataBysubjectResponse) GetApplicationproblemJSON503() *Problem503 {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetV1PersonalDataBysubjectResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetV1PersonalDataBysubjectResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetV1PersonalDataBysubjectResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetV1PersonalDataBysubjectResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PostV1PersonalDataBysubjectErasureResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ErasureAnswer
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem400
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem401
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem403
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem404
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem409
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem413
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem415
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem422
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem503
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PostV1PersonalDataBysubjectErasureResponse) GetJSON200() *ErasureAnswer {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r PostV1PersonalDataBysubjectErasureResponse) GetApplicationproblemJSON400() *Problem400 {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PostV1PersonalDataBysubjectErasureResponse) GetApplicationproblemJSON401() *Problem401 {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r PostV1PersonalDataBysubjectErasureResponse) GetApplicationproblemJSON403() *Problem403 {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r PostV1PersonalDataBysubjectErasureResponse) GetApplicationproblemJSON404() *Problem404 {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r PostV1PersonalDataBysubjectErasureResponse) GetApplicationproblemJSON409() *Problem409 {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r PostV1PersonalDataBysubjectErasureResponse) GetApplicationproblemJSON413() *Problem413 {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r PostV1PersonalDataBysubjectErasureResponse) GetApplicationproblemJSON415() *Problem415 {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r PostV1PersonalDataBysubjectErasureResponse) GetApplicationproblemJSON422() *Problem422 {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r PostV1PersonalDataBysubjectErasureResponse) GetApplicationproblemJSON503() *Problem503 {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r PostV1PersonalDataBysubjectErasureResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PostV1PersonalDataBysubjectErasureResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PostV1PersonalDataBysubjectErasureResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PostV1PersonalDataBysubjectErasureResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetV1ProjectionsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -11521,6 +12157,103 @@ func (r GetV1ProjectionsResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetV1ProjectionsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PostV1RedactionsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RedactionAnswer
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem400
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem401
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem403
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem409
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem413
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem415
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem422
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem503
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PostV1RedactionsResponse) GetJSON200() *RedactionAnswer {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r PostV1RedactionsResponse) GetApplicationproblemJSON400() *Problem400 {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PostV1RedactionsResponse) GetApplicationproblemJSON401() *Problem401 {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r PostV1RedactionsResponse) GetApplicationproblemJSON403() *Problem403 {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r PostV1RedactionsResponse) GetApplicationproblemJSON409() *Problem409 {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r PostV1RedactionsResponse) GetApplicationproblemJSON413() *Problem413 {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r PostV1RedactionsResponse) GetApplicationproblemJSON415() *Problem415 {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r PostV1RedactionsResponse) GetApplicationproblemJSON422() *Problem422 {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r PostV1RedactionsResponse) GetApplicationproblemJSON503() *Problem503 {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r PostV1RedactionsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PostV1RedactionsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PostV1RedactionsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PostV1RedactionsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -12791,6 +13524,45 @@ func (c *ClientWithResponses) PostV1PartnersByidDepartureWithResponse(ctx contex
 	return ParsePostV1PartnersByidDepartureResponse(rsp)
 }
 
+// GetV1PersonalDataBysubjectWithResponse Subject access (GDPR art. 15): every personal part held about a subject, with the events and dates it comes from.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/personal-data/{subject} (the `GetV1PersonalDataBysubject` operationId).
+func (c *ClientWithResponses) GetV1PersonalDataBysubjectWithResponse(ctx context.Context, subject string, params *GetV1PersonalDataBysubjectParams, reqEditors ...RequestEditorFn) (*GetV1PersonalDataBysubjectResponse, error) {
+	rsp, err := c.GetV1PersonalDataBysubject(ctx, subject, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetV1PersonalDataBysubjectResponse(rsp)
+}
+
+// PostV1PersonalDataBysubjectErasureWithBodyWithResponse Erase a subject's personal data (GDPR art. 17): destroys its key, removes its data everywhere, records personal.erased.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/personal-data/{subject}/erasure (the `PostV1PersonalDataBysubjectErasure` operationId).
+func (c *ClientWithResponses) PostV1PersonalDataBysubjectErasureWithBodyWithResponse(ctx context.Context, subject string, params *PostV1PersonalDataBysubjectErasureParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostV1PersonalDataBysubjectErasureResponse, error) {
+	rsp, err := c.PostV1PersonalDataBysubjectErasureWithBody(ctx, subject, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostV1PersonalDataBysubjectErasureResponse(rsp)
+}
+
+// PostV1PersonalDataBysubjectErasureWithResponse Erase a subject's personal data (GDPR art. 17): destroys its key, removes its data everywhere, records personal.erased.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/personal-data/{subject}/erasure (the `PostV1PersonalDataBysubjectErasure` operationId).
+func (c *ClientWithResponses) PostV1PersonalDataBysubjectErasureWithResponse(ctx context.Context, subject string, params *PostV1PersonalDataBysubjectErasureParams, body PostV1PersonalDataBysubjectErasureJSONRequestBody, reqEditors ...RequestEditorFn) (*PostV1PersonalDataBysubjectErasureResponse, error) {
+	rsp, err := c.PostV1PersonalDataBysubjectErasure(ctx, subject, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostV1PersonalDataBysubjectErasureResponse(rsp)
+}
+
 // GetV1ProjectionsWithResponse The projections' positions, lag, failures and rebuilds.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -12802,6 +13574,32 @@ func (c *ClientWithResponses) GetV1ProjectionsWithResponse(ctx context.Context, 
 		return nil, err
 	}
 	return ParseGetV1ProjectionsResponse(rsp)
+}
+
+// PostV1RedactionsWithBodyWithResponse Replace one field of a logged event (personal data outside a personal part) by an audited redaction marker (PostgreSQL log only).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/redactions (the `PostV1Redactions` operationId).
+func (c *ClientWithResponses) PostV1RedactionsWithBodyWithResponse(ctx context.Context, params *PostV1RedactionsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostV1RedactionsResponse, error) {
+	rsp, err := c.PostV1RedactionsWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostV1RedactionsResponse(rsp)
+}
+
+// PostV1RedactionsWithResponse Replace one field of a logged event (personal data outside a personal part) by an audited redaction marker (PostgreSQL log only).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/redactions (the `PostV1Redactions` operationId).
+func (c *ClientWithResponses) PostV1RedactionsWithResponse(ctx context.Context, params *PostV1RedactionsParams, body PostV1RedactionsJSONRequestBody, reqEditors ...RequestEditorFn) (*PostV1RedactionsResponse, error) {
+	rsp, err := c.PostV1Redactions(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostV1RedactionsResponse(rsp)
 }
 
 // GetV1StatisticsWithResponse Statistics grouped by locality, issuer, venue, month, ageGroup, postalArea or category; for every role but national, one ended calendar year with small cells suppressed (package disclosure).
@@ -15792,6 +16590,166 @@ func ParsePostV1PartnersByidDepartureResponse(rsp *http.Response) (*PostV1Partne
 	return response, nil
 }
 
+// ParseGetV1PersonalDataBysubjectResponse parses an HTTP response from a GetV1PersonalDataBysubjectWithResponse call
+func ParseGetV1PersonalDataBysubjectResponse(rsp *http.Response) (*GetV1PersonalDataBysubjectResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetV1PersonalDataBysubjectResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SubjectAccess
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem400
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem401
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem403
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem404
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem422
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem503
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/csv) unsupported
+
+	}
+
+	return response, nil
+}
+
+// ParsePostV1PersonalDataBysubjectErasureResponse parses an HTTP response from a PostV1PersonalDataBysubjectErasureWithResponse call
+func ParsePostV1PersonalDataBysubjectErasureResponse(rsp *http.Response) (*PostV1PersonalDataBysubjectErasureResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PostV1PersonalDataBysubjectErasureResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ErasureAnswer
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem400
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem401
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem403
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem404
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem409
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem413
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem415
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem422
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem503
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseGetV1ProjectionsResponse parses an HTTP response from a GetV1ProjectionsWithResponse call
 func ParseGetV1ProjectionsResponse(rsp *http.Response) (*GetV1ProjectionsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -15850,6 +16808,88 @@ func ParseGetV1ProjectionsResponse(rsp *http.Response) (*GetV1ProjectionsRespons
 
 	case rsp.StatusCode == 200:
 		// Content-type (text/csv) unsupported
+
+	}
+
+	return response, nil
+}
+
+// ParsePostV1RedactionsResponse parses an HTTP response from a PostV1RedactionsWithResponse call
+func ParsePostV1RedactionsResponse(rsp *http.Response) (*PostV1RedactionsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PostV1RedactionsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RedactionAnswer
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem400
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem401
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem403
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem409
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem413
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem415
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem422
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem503
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
 
 	}
 

@@ -244,8 +244,8 @@ func TestEraseLeavesNoByteOfTheSubjectAndTheChainVerifies(t *testing.T) {
 		exec(t, pool, `INSERT INTO `+schema+`.contacts VALUES ('p-erase', $1, $2, $3, $4), ('p-keep', $5, $6, $7, NULL)`,
 			maija.Subject, maija.Name, maija.Email, maija.Phone, matti.Subject, matti.Name, matti.Email)
 	}
-	exec(t, pool, `INSERT INTO idempotency_keys (principal, key, method, path, request_hash, claim, status, content_type, body)
-		VALUES ('national', 'k1', 'POST', '/v1/partners', '\x00', gen_random_uuid(), 201, 'application/json', convert_to($1, 'UTF8'))`,
+	exec(t, pool, `INSERT INTO idempotency_keys (principal, key_hash, method, path, request_hash, claim, status, content_type, body)
+		VALUES ('national', sha256(convert_to('k1', 'UTF8')), 'POST', '/v1/partners', '\x00', gen_random_uuid(), 201, 'application/json', convert_to($1, 'UTF8'))`,
 		`{"contact":{"email":"maija.poistettava@example.org"}}`)
 	exec(t, pool, `INSERT INTO projection_parked (projection, position, event_id, type, error, handler)
 		VALUES ('contacts', 1, gen_random_uuid(), 'partner.joined', $1, 'contacts.OnJoined')`,

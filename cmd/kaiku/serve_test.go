@@ -82,6 +82,7 @@ func startServe(t *testing.T, dbURL string) *server {
 	s.cmd = exec.Command(kaikuBinary(t), "serve", "--addr", addr)
 	// The test generates the master key that seals the personal data.
 	_, master := personal.NewMasterKey()
+	masterKeys.Store(dbURL, master)
 	s.cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "KAIKU_MASTER_KEY="+master)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	if err := s.cmd.Start(); err != nil {
@@ -162,7 +163,11 @@ func (s *server) caughtUp(t *testing.T, key string) {
 
 func token(t *testing.T, dbURL string, args ...string) string {
 	t.Helper()
-	code, out, errOut := runCLI(t, map[string]string{"DATABASE_URL": dbURL}, append([]string{"tokens", "create"}, args...)...)
+	env := map[string]string{"DATABASE_URL": dbURL}
+	if m, ok := masterKeys.Load(dbURL); ok {
+		env["KAIKU_MASTER_KEY"] = m.(string) // serve sealed the contacts the check reads
+	}
+	code, out, errOut := runCLI(t, env, append([]string{"tokens", "create"}, args...)...)
 	if code != 0 {
 		t.Fatalf("tokens create %v: %s", args, errOut)
 	}
@@ -289,6 +294,10 @@ func TestServeAnswersTheNationalTableTheSeededHistoryImplies(t *testing.T) {
 		}
 	}
 }
+
+// masterKeys holds the master key startServe generated for a database, so
+// that later commands on it (tokens create) can read what serve sealed.
+var masterKeys sync.Map
 
 func TestSIGTERMUnderLoadKeepsEveryAcceptedUseAndNoRefusedOne(t *testing.T) {
 	t.Parallel()

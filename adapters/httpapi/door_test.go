@@ -101,7 +101,7 @@ func TestTheDoorRefusesWhatTheLogMustNeverHold(t *testing.T) {
 				t.Fatalf("%s %s = %d %q field %q, want %d %q field %q: %s", tc.method, tc.path, got.status, got.prob.Code, got.prob.Field,
 					tc.status, tc.code, tc.field, got.body)
 			}
-			if strings.Contains(got.body, "010171") || strings.Contains(got.body, "Meikäläinen") || strings.Contains(got.body, "matti@") {
+			if strings.Contains(strings.ToUpper(got.body), "010171-123") || strings.Contains(got.body, "Meikäläinen") || strings.Contains(got.body, "matti@") {
 				t.Fatalf("the answer repeats what was sent: %s", got.body)
 			}
 		})

@@ -228,7 +228,7 @@ var birthDateInText = regexp.MustCompile(`(?i)(?:^|[^\p{L}])(?:synt(?:\.|yn(?:yt
 const identityCheckChars = "0123456789ABCDEFHJKLMNPRSTUVWXY"
 
 // ContainsIdentityCode reports whether s holds anything shaped like a
-// Finnish personal identity code (henkilötunnus), in either case, anywhere:
+// Finnish personal identity code, in either case, anywhere:
 // DDMMYY, a century sign ('+', '-', 'A'–'F', 'U'–'Y'), three digits and a
 // check character, whether or not the check character is right (a
 // mistyped code is personal data all the same); or DDMMYY and four more

@@ -42,10 +42,13 @@ func (c *checks) id(field, s, code string) {
 	}
 }
 
-func (c *checks) reason(field, s string, list []string) {
-	if s != "" {
-		c.add(domain.CheckCode(field, s, "invalid_reason", list))
+// reason checks an optional reason code against the command's published
+// list and its optional note (kept in the erasable personal part).
+func (c *checks) reason(code string, list []string, note string) {
+	if code != "" {
+		c.add(domain.CheckCode("reason", code, "invalid_reason", list))
 	}
+	c.add(domain.CheckNote("note", note))
 }
 
 func (c *checks) person(prefix string, p domain.Person) {
@@ -75,8 +78,7 @@ func (c ConcludePilot) check(today domain.Date) error { return domain.CheckPast(
 func (c LeaveLocality) check(today domain.Date) error {
 	var cs checks
 	cs.add(domain.CheckPast("on", c.On, today))
-	cs.reason("reason", c.Reason, locality.DepartureReasons)
-	cs.add(domain.CheckNote("note", c.Note))
+	cs.reason(c.Reason, locality.DepartureReasons, c.Note)
 	return cs.err()
 }
 
@@ -123,8 +125,7 @@ func (c CommitToGuideline) check(today domain.Date) error {
 func (c LeavePartner) check(today domain.Date) error {
 	var cs checks
 	cs.add(domain.CheckPast("on", c.On, today))
-	cs.reason("reason", c.Reason, partner.DepartureReasons)
-	cs.add(domain.CheckNote("note", c.Note))
+	cs.reason(c.Reason, partner.DepartureReasons, c.Note)
 	return cs.err()
 }
 
@@ -143,16 +144,14 @@ func (c AmendAgreement) check(today domain.Date) error {
 	var cs checks
 	cs.add(domain.CheckPast("on", c.On, today))
 	cs.add(domain.CheckAhead("validUntil", c.ValidUntil, today))
-	cs.reason("reason", c.Reason, agreement.AmendmentReasons)
-	cs.add(domain.CheckNote("note", c.Note))
+	cs.reason(c.Reason, agreement.AmendmentReasons, c.Note)
 	return cs.err()
 }
 
 func (c TerminateAgreement) check(today domain.Date) error {
 	var cs checks
 	cs.add(domain.CheckAhead("on", c.On, today))
-	cs.reason("reason", c.Reason, agreement.TerminationReasons)
-	cs.add(domain.CheckNote("note", c.Note))
+	cs.reason(c.Reason, agreement.TerminationReasons, c.Note)
 	return cs.err()
 }
 
@@ -186,7 +185,7 @@ func (c IssueCard) check(today domain.Date) error {
 // only texts a card carries, each from a closed list or of a fixed shape,
 // so that nothing identifying can be typed into them.
 func (cs *checks) holder(prefix, postal string, lifeSituation, gender *string) {
-	if ContainsPersonal(postal) {
+	if containsPersonal(postal) {
 		cs.add(domain.Invalidf("personal_data_refused", prefix+"postalCode", "%s", domain.PersonalDataMessage))
 	}
 	if lifeSituation != nil && *lifeSituation != "" {
@@ -199,14 +198,14 @@ func (cs *checks) holder(prefix, postal string, lifeSituation, gender *string) {
 	}
 }
 
-// ContainsPersonal reports whether s holds anything shaped like personal
+// containsPersonal reports whether s holds anything shaped like personal
 // data that no field of a card may carry.
-func ContainsPersonal(s string) bool { return domain.CheckText("", s, domain.MaxNote) != nil }
+func containsPersonal(s string) bool { return domain.CheckText("", s, domain.MaxNote) != nil }
 
 // refusePersonal turns a refusal of a value that carries personal data
 // into personal_data_refused, so that the answer says why.
 func refusePersonal(field, value string, err error) error {
-	if err != nil && ContainsPersonal(value) {
+	if err != nil && containsPersonal(value) {
 		return domain.Invalidf("personal_data_refused", field, "%s", domain.PersonalDataMessage)
 	}
 	return err
@@ -235,8 +234,7 @@ func (c CorrectCard) check(today domain.Date) error {
 func (c CancelCard) check(today domain.Date) error {
 	var cs checks
 	cs.add(domain.CheckPast("on", c.On, today))
-	cs.reason("reason", c.Reason, card.CancelReasons)
-	cs.add(domain.CheckNote("note", c.Note))
+	cs.reason(c.Reason, card.CancelReasons, c.Note)
 	return cs.err()
 }
 
@@ -256,7 +254,6 @@ func (c CancelUse) check(today domain.Date) error {
 	var cs checks
 	cs.id("useId", string(c.Use), "invalid_use_id")
 	cs.add(domain.CheckPast("on", c.On, today))
-	cs.reason("reason", c.Reason, card.UseCancelReasons)
-	cs.add(domain.CheckNote("note", c.Note))
+	cs.reason(c.Reason, card.UseCancelReasons, c.Note)
 	return cs.err()
 }

@@ -55,22 +55,30 @@ type testViews struct {
 
 func newViews(t testing.TB, pool *pgxpool.Pool, store *postgres.Store) *testViews {
 	t.Helper()
+	return buildViews(t, pool, store, "")
+}
+
+// buildViews makes every read model in schemas named with suffix, so that
+// a test can build a second, fresh set beside the live one.
+func buildViews(t testing.TB, pool *pgxpool.Pool, store *postgres.Store, suffix string) *testViews {
+	t.Helper()
 	ctx := context.Background()
-	ddl := []string{contacts.DDL("contacts_v1"), commitments.DDL("commitments_v1"), agreements.DDL("agreements_v1"),
-		history.DDL("history_v1"), compliance.DDL("compliance_v1"), network.DDL("network_v1"), cards.DDL("cards_v1")}
+	n := func(s string) string { return s + suffix }
+	ddl := []string{contacts.DDL(n("contacts_v1")), commitments.DDL(n("commitments_v1")), agreements.DDL(n("agreements_v1")),
+		history.DDL(n("history_v1")), compliance.DDL(n("compliance_v1")), network.DDL(n("network_v1")), cards.DDL(n("cards_v1"))}
 	for _, s := range ddl {
 		if _, err := pool.Exec(ctx, s); err != nil {
 			t.Fatal(err)
 		}
 	}
-	for _, s := range []string{"stats_v1", "stats_r2022"} {
+	for _, s := range []string{n("stats_v1"), n("stats_r2022")} {
 		if err := stats.CreateSchema(ctx, pool, s); err != nil {
 			t.Fatal(err)
 		}
 	}
-	ps := []projections.Projection{stats.New("stats_v1"), stats.New("stats_r2022", stats.WithRules(guideline.National2022().Rules)),
-		contacts.New("contacts_v1"), commitments.New("commitments_v1"), agreements.New("agreements_v1"),
-		history.New("history_v1"), compliance.New("compliance_v1"), network.New("network_v1"), cards.New("cards_v1")}
+	ps := []projections.Projection{stats.New(n("stats_v1")), stats.New(n("stats_r2022"), stats.WithRules(guideline.National2022().Rules)),
+		contacts.New(n("contacts_v1")), commitments.New(n("commitments_v1")), agreements.New(n("agreements_v1")),
+		history.New(n("history_v1")), compliance.New(n("compliance_v1")), network.New(n("network_v1")), cards.New(n("cards_v1"))}
 	r, err := projections.NewRunner(projections.Config{DB: pool, Store: store}, ps...)
 	if err != nil {
 		t.Fatal(err)

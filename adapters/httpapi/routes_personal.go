@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -135,14 +136,19 @@ func (d Deps) redact(w http.ResponseWriter, r *http.Request) error {
 	if req.Position <= 0 {
 		return domain.Invalidf("invalid_position", "position", "position must be an event's position in the log")
 	}
-	if req.Field == "" || req.Field[0] != '/' {
-		return domain.Invalidf("invalid_field", "field", "field must be a JSON pointer such as /reason")
+	field, err := personal.ParsePointer(req.Field)
+	if err != nil {
+		return err
 	}
 	reason, err := personal.ParseReason(req.Reason)
 	if err != nil {
 		return err
 	}
-	x, err := d.Personal.Redact(r.Context(), domain.Position(req.Position), req.Field, reason, MetadataFrom(r))
+	x, err := d.Personal.Redact(r.Context(), domain.Position(req.Position), field, reason, MetadataFrom(r))
+	if errors.Is(err, domain.ErrNotFound) {
+		// The body names the event; the route itself exists.
+		return &domain.Violation{Code: "no_such_event", Field: "position", Message: fmt.Sprintf("no event at position %d", req.Position)}
+	}
 	if err != nil {
 		return err
 	}

@@ -272,6 +272,10 @@ read models and every other copy in the database. PostgreSQL log only.`)
 	if *pos <= 0 {
 		return errors.New("--position: give the event's position (kaiku personal show or GET /v1/history list positions)")
 	}
+	f, err := personal.ParsePointer(*field)
+	if err != nil {
+		return fmt.Errorf("--field: %w", err)
+	}
 	r, err := personal.ParseReason(*reason)
 	if err != nil {
 		return fmt.Errorf("--reason: %w", err)
@@ -281,7 +285,7 @@ read models and every other copy in the database. PostgreSQL log only.`)
 		return err
 	}
 	defer done()
-	res, err := pd.Redact(ctx, domain.Position(*pos), *field, r, domain.Metadata{Principal: domain.Principal{Role: domain.RoleNational}})
+	res, err := pd.Redact(ctx, domain.Position(*pos), f, r, domain.Metadata{Principal: domain.Principal{Role: domain.RoleNational}})
 	if err != nil {
 		return err
 	}

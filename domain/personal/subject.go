@@ -29,6 +29,9 @@ const maxSubjectLen = 200
 // "invalid_subject" (field "subject") otherwise.
 func ParseSubject(s string) (Subject, error) {
 	kind, rest, ok := strings.Cut(s, ":")
+	if domain.ContainsIdentityCode(s) {
+		return "", domain.Invalidf("personal_data_refused", "subject", "%s", domain.PersonalDataMessage)
+	}
 	if !ok || rest == "" || !kinds[kind] || len(s) > maxSubjectLen {
 		return "", domain.Invalidf("invalid_subject", "subject",
 			"%q is not a subject id (contact:…, coordinator:… or note:…)", truncate(s))
@@ -39,6 +42,30 @@ func ParseSubject(s string) (Subject, error) {
 		}
 	}
 	return Subject(s), nil
+}
+
+// maxPointerLen bounds the JSON pointer of a field to redact; the fields
+// of events are a few short names deep.
+const maxPointerLen = 256
+
+// ParsePointer checks the JSON pointer (RFC 6901) of a field to redact:
+// "/" followed by segments of printable ASCII, at most maxPointerLen bytes,
+// naming no identity code (the pointer is kept in redaction.made). It
+// returns a *domain.Invalid for field "field" otherwise: invalid_field or
+// personal_data_refused.
+func ParsePointer(p string) (string, error) {
+	if domain.ContainsIdentityCode(p) {
+		return "", domain.Invalidf("personal_data_refused", "field", "%s", domain.PersonalDataMessage)
+	}
+	if p == "" || p[0] != '/' || len(p) > maxPointerLen {
+		return "", domain.Invalidf("invalid_field", "field", "field must be a JSON pointer of at most %d characters, such as /reason", maxPointerLen)
+	}
+	for i := 0; i < len(p); i++ {
+		if p[i] < ' ' || p[i] > '~' {
+			return "", domain.Invalidf("invalid_field", "field", "field must be a JSON pointer of printable ASCII, such as /reason")
+		}
+	}
+	return p, nil
 }
 
 // Kind returns the subject's kind ("contact" for "contact:p:1").
